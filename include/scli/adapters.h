@@ -1,0 +1,29 @@
+/**
+ * @file adapters.h
+ * Constructors of the concrete adapters. Only entry points (and tests) include
+ * this; the service layer sees the ports alone.
+ */
+#ifndef SCLI_ADAPTERS_H
+#define SCLI_ADAPTERS_H
+
+#include "scli/sys/collector.h"
+#include "scli/sys/repository.h"
+
+/** A new, empty in-memory repository (for tests). Free with scli_repo_free. */
+int scli_repo_memory_new(scli_repo **out);
+
+/**
+ * Open the SQLite database at `path`. When `create` is non-zero a missing file
+ * is created (init-db); otherwise a missing file is an SCLI_ENOTFOUND error
+ * whose message says to run `scli init-db`. WAL mode, a busy timeout so
+ * concurrent loads wait rather than fail. Free with scli_repo_free.
+ */
+int scli_repo_sqlite_open(scli_repo **out, const char *path, int create);
+
+/**
+ * A CSV collector reading `src` (borrowed: it must outlive the collector).
+ * Streaming, constant memory; header detection as in SPEC.md.
+ */
+int scli_collector_csv_new(scli_collector **out, scli_source *src);
+
+#endif

@@ -1,0 +1,98 @@
+/**
+ * @file sys/collector.h
+ * The collector port, for adapter authors: turns a byte source into events
+ * and rejected rows. Also the byte source every collector reads from.
+ */
+#ifndef SCLI_SYS_COLLECTOR_H
+#define SCLI_SYS_COLLECTOR_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scli/error.h"
+#include "scli/event.h"
+
+#define SCLI_COLLECTOR_OPS_VERSION 1
+
+/* ---- byte source ------------------------------------------------------ */
+
+/** A readable byte stream: a file (gzip read transparently), stdin, or memory. */
+typedef struct scli_source scli_source;
+
+/**
+ * Open `path` for reading; "-" is standard input. A gzip-compressed file is
+ * read decompressed. The caller frees with scli_source_free.
+ */
+int scli_source_open(scli_source **out, const char *path);
+
+/** A source over a copy of `data[0..len)`, named `name` (for tests and messages). */
+int scli_source_from_memory(scli_source **out, const void *data, size_t len, const char *name);
+
+/**
+ * Read up to `n` bytes. Returns the number read (> 0), 0 at end of input, or a
+ * negative code with the thread error set (message names the source).
+ */
+long scli_source_read(scli_source *s, void *buf, size_t n);
+
+/** Name for messages: the path, "<stdin>" for "-" (borrowed). */
+const char *scli_source_name(const scli_source *s);
+
+/** Close and free (NULL-safe). */
+void scli_source_free(scli_source *s);
+
+/* ---- collector -------------------------------------------------------- */
+
+/** What scli_collector_next produced. */
+enum {
+	SCLI_NEXT_END = 0,    /**< no more rows */
+	SCLI_NEXT_EVENT = 1,  /**< `*ev_out` holds an event */
+	SCLI_NEXT_REJECT = 2  /**< `*rej_out` describes a row that cannot be read */
+};
+
+/**
+ * A rejected row. Pointers are borrowed from the collector and valid until the
+ * next call to scli_collector_next or scli_collector_free.
+ */
+typedef struct scli_reject {
+	uint64_t line;      /**< 1-based line where the row starts */
+	const char *reason; /**< precise reason, e.g. "timestamp: day is out of range for the month" */
+	const char *raw;    /**< the row's original text, without its line terminator */
+	size_t raw_len;
+} scli_reject;
+
+typedef struct scli_collector scli_collector;
+
+typedef struct scli_collector_ops {
+	int version;      /**< SCLI_COLLECTOR_OPS_VERSION */
+	const char *name; /**< "csv", "json" */
+
+	/**
+	 * Produce the next row: returns SCLI_NEXT_EVENT (fills `*ev_out`),
+	 * SCLI_NEXT_REJECT (fills `*rej_out`), SCLI_NEXT_END, or a negative code
+	 * with the thread error set for a failure that stops the load (I/O).
+	 */
+	int (*next)(scli_event *ev_out, scli_reject *rej_out, scli_collector *c);
+	/** Free the collector (not the source it reads). */
+	void (*free)(scli_collector *c);
+} scli_collector_ops;
+
+/** Base struct every collector adapter embeds first. */
+struct scli_collector {
+	const scli_collector_ops *ops;
+};
+
+static inline int scli_collector_next(scli_event *ev_out, scli_reject *rej_out, scli_collector *c)
+{
+	assert(c && c->ops && c->ops->next);
+	return c->ops->next(ev_out, rej_out, c);
+}
+
+/** Free a collector (NULL-safe). */
+static inline void scli_collector_free(scli_collector *c)
+{
+	if (c && c->ops && c->ops->free)
+		c->ops->free(c);
+}
+
+#endif

@@ -1,0 +1,120 @@
+/**
+ * @file sys/repository.h
+ * The repository port, for adapter authors. An adapter defines a `const
+ * scli_repo_ops` table and a struct whose first member is `scli_repo`.
+ * Callers use the static inline wrappers below, never `r->ops->x` directly.
+ */
+#ifndef SCLI_SYS_REPOSITORY_H
+#define SCLI_SYS_REPOSITORY_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scli/error.h"
+#include "scli/event.h"
+
+#define SCLI_REPO_OPS_VERSION 1
+
+/** Schema version this build creates and understands. */
+#define SCLI_SCHEMA_VERSION 1
+
+typedef struct scli_repo scli_repo;
+
+/**
+ * Called once per (customer, hour) with a non-zero count. `customer_id` is
+ * borrowed for the duration of the call. Return 0 to go on, negative to stop
+ * (that value is then returned by count_hourly).
+ */
+typedef int (*scli_hour_cb)(void *ctx, const char *customer_id, int64_t hour_start_us,
+			    int64_t count);
+
+typedef struct scli_repo_ops {
+	int version;      /**< SCLI_REPO_OPS_VERSION */
+	const char *name; /**< "memory", "sqlite", "postgres" */
+
+	/* required */
+
+	/** Create the schema, or upgrade an older one; idempotent. SCLI_ESCHEMA if newer than this build. */
+	int (*init_schema)(scli_repo *r);
+	/** 0 when the schema is present and usable; SCLI_ESCHEMA (message says to run init-db, or that it is too new) otherwise. */
+	int (*check_schema)(scli_repo *r);
+	/**
+	 * Store `n` events in one all-or-nothing transaction. An event whose identity
+	 * (customer_id, transaction_id) is already stored, or appears earlier in the
+	 * same batch, is a duplicate: not stored, counted in `*duplicates_out`; the
+	 * first one stored wins. The hourly rollup is updated in the same transaction
+	 * by exactly the inserted events. On failure nothing of the batch remains.
+	 */
+	int (*store_batch)(size_t *inserted_out, size_t *duplicates_out, scli_repo *r,
+			   const scli_event *events, size_t n);
+	/**
+	 * Report per-(customer, hour) counts of events with from <= ts < to, for one
+	 * customer (`customer_id` not NULL) or all. Hours with no events are not
+	 * reported. Order is unspecified. Hour starts are UTC hour floors.
+	 */
+	int (*count_hourly)(scli_repo *r, const char *customer_id, int64_t from_us, int64_t to_us,
+			    scli_hour_cb cb, void *ctx);
+	/** Close and free; NULL-safe at the wrapper. */
+	void (*free)(scli_repo *r);
+
+	/* optional (NULL = unsupported) */
+
+	/** Schema version stored in the database (0 when none). */
+	int (*schema_version)(int *version_out, scli_repo *r);
+} scli_repo_ops;
+
+/** Base struct every repository adapter embeds first. */
+struct scli_repo {
+	const scli_repo_ops *ops;
+};
+
+static inline const char *scli_repo_name(const scli_repo *r)
+{
+	assert(r && r->ops);
+	return r->ops->name;
+}
+
+static inline int scli_repo_init_schema(scli_repo *r)
+{
+	assert(r && r->ops && r->ops->init_schema);
+	return r->ops->init_schema(r);
+}
+
+static inline int scli_repo_check_schema(scli_repo *r)
+{
+	assert(r && r->ops && r->ops->check_schema);
+	return r->ops->check_schema(r);
+}
+
+static inline int scli_repo_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_repo *r,
+					const scli_event *events, size_t n)
+{
+	assert(r && r->ops && r->ops->store_batch);
+	return r->ops->store_batch(inserted_out, duplicates_out, r, events, n);
+}
+
+static inline int scli_repo_count_hourly(scli_repo *r, const char *customer_id, int64_t from_us,
+					 int64_t to_us, scli_hour_cb cb, void *ctx)
+{
+	assert(r && r->ops && r->ops->count_hourly);
+	return r->ops->count_hourly(r, customer_id, from_us, to_us, cb, ctx);
+}
+
+static inline int scli_repo_schema_version(int *version_out, scli_repo *r)
+{
+	assert(r && r->ops);
+	if (!r->ops->schema_version)
+		return scli_error_set(SCLI_EUNSUPPORTED, "%s repository cannot report its schema version",
+				      r->ops->name);
+	return r->ops->schema_version(version_out, r);
+}
+
+/** Close and free a repository (NULL-safe). */
+static inline void scli_repo_free(scli_repo *r)
+{
+	if (r && r->ops && r->ops->free)
+		r->ops->free(r);
+}
+
+#endif
