@@ -1,0 +1,58 @@
+# scli — convenience targets over CMake. `make` builds build/scli.
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+# Debian 12 packages needed to build, test and run (installed by `make deps`, as root).
+DEB_PACKAGES = build-essential cmake pkg-config libsqlite3-dev libcsv-dev libcjson-dev zlib1g-dev \
+	libcmocka-dev gcovr sqlite3
+
+.PHONY: all build deps demo test sample coverage asan clean format
+
+all: build
+
+build:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Install the build and test dependencies (Debian 12, as root).
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES)
+
+# The main job on the embedded default: build, init a SQLite database, load the
+# sample, count one customer's hours.
+DEMO_DB ?= sqlite:$(BUILD)/demo.db
+demo: build
+	rm -f $(BUILD)/demo.db $(BUILD)/demo.db-wal $(BUILD)/demo.db-shm
+	$(BUILD)/scli --database $(DEMO_DB) init-db
+	$(BUILD)/scli --database $(DEMO_DB) load --collector csv --config data/sample.csv
+	$(BUILD)/scli --database $(DEMO_DB) count --customer 9e3a2b4c5d6f708192a3b4c5d6e7f809 \
+		--from 2021-03-01T04:00:00Z --to 2021-03-01T10:30:00Z
+
+# Regenerate data/sample.csv (deterministic: the same bytes every time).
+sample: build
+	$(BUILD)/scli-gen --rows 5000 --seed 42 --customers 5 --days 3 --start 2021-03-01 > data/sample.csv
+
+# Every test: unit, integration (contract suites) and e2e, through ctest.
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+coverage:
+	cmake -S . -B build-coverage -DSCLI_COVERAGE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-coverage -j $(JOBS)
+	cd build-coverage && ctest --output-on-failure -j $(JOBS)
+	gcovr -r . --filter 'src/' --object-directory build-coverage --print-summary \
+		--txt build-coverage/coverage.txt
+	cat build-coverage/coverage.txt
+
+asan:
+	cmake -S . -B build-asan -DSCLI_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-coverage build-asan

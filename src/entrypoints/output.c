@@ -1,0 +1,148 @@
+/* Output of `count` in the three formats of SPEC.md. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "scli/timestamp.h"
+
+static bool bucket_shown(const scli_customer_series *s, size_t i, bool skip_empty)
+{
+	return !skip_empty || s->counts[i] != 0;
+}
+
+static int print_table(FILE *out, const scli_count_result *res, bool skip_empty)
+{
+	char ts[SCLI_TIMESTAMP_BUFSZ];
+	size_t c, i;
+
+	fprintf(out, "%-32s  %-27s  %10s  %s\n", "customer_id", "bucket_start", "count", "partial");
+	for (c = 0; c < res->ncustomers; c++) {
+		const scli_customer_series *s = &res->customers[c];
+
+		for (i = 0; i < res->nbuckets; i++) {
+			int64_t start = scli_count_result_bucket_start(res, i);
+
+			if (!bucket_shown(s, i, skip_empty))
+				continue;
+			scli_timestamp_format(ts, start);
+			fprintf(out, "%-32s  %-27s  %10lld  %s\n", s->customer_id, ts,
+				(long long)s->counts[i],
+				scli_bucket_is_partial(start, res->from_us, res->to_us) ? "partial"
+											 : "");
+		}
+		fprintf(out, "%-32s  %-27s  %10lld\n", s->customer_id, "total", (long long)s->total);
+	}
+	return 0;
+}
+
+/* RFC 4180: quote a field only when it holds a comma, quote or line break. */
+static void csv_field(FILE *out, const char *s)
+{
+	const char *p;
+
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (p = s; *p; p++) {
+		if (*p == '"')
+			fputc('"', out);
+		fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static int print_csv(FILE *out, const scli_count_result *res, bool skip_empty)
+{
+	char ts[SCLI_TIMESTAMP_BUFSZ];
+	size_t c, i;
+
+	fputs("customer_id,bucket_start,count,partial\r\n", out);
+	for (c = 0; c < res->ncustomers; c++) {
+		const scli_customer_series *s = &res->customers[c];
+
+		for (i = 0; i < res->nbuckets; i++) {
+			int64_t start = scli_count_result_bucket_start(res, i);
+
+			if (!bucket_shown(s, i, skip_empty))
+				continue;
+			scli_timestamp_format(ts, start);
+			csv_field(out, s->customer_id);
+			fprintf(out, ",%s,%lld,%s\r\n", ts, (long long)s->counts[i],
+				scli_bucket_is_partial(start, res->from_us, res->to_us) ? "true"
+											 : "false");
+		}
+	}
+	return 0;
+}
+
+static cJSON *add_time(cJSON *obj, const char *key, int64_t us)
+{
+	char ts[SCLI_TIMESTAMP_BUFSZ];
+
+	scli_timestamp_format(ts, us);
+	return cJSON_AddStringToObject(obj, key, ts);
+}
+
+static int print_json(FILE *out, const scli_count_result *res, bool skip_empty)
+{
+	cJSON *root = cJSON_CreateObject(), *customers, *cust, *buckets, *b;
+	char *text = NULL;
+	size_t c, i;
+	int error = scli_error_set(SCLI_ENOMEM, "out of memory building JSON output");
+
+	if (!root || !add_time(root, "from", res->from_us) || !add_time(root, "to", res->to_us) ||
+	    !cJSON_AddStringToObject(root, "window", "hour") ||
+	    !(customers = cJSON_AddArrayToObject(root, "customers")))
+		goto done;
+	for (c = 0; c < res->ncustomers; c++) {
+		const scli_customer_series *s = &res->customers[c];
+
+		if (!(cust = cJSON_CreateObject()))
+			goto done;
+		cJSON_AddItemToArray(customers, cust);
+		if (!cJSON_AddStringToObject(cust, "customer_id", s->customer_id) ||
+		    !cJSON_AddNumberToObject(cust, "total", (double)s->total) ||
+		    !(buckets = cJSON_AddArrayToObject(cust, "buckets")))
+			goto done;
+		for (i = 0; i < res->nbuckets; i++) {
+			int64_t start = scli_count_result_bucket_start(res, i);
+
+			if (!bucket_shown(s, i, skip_empty))
+				continue;
+			if (!(b = cJSON_CreateObject()))
+				goto done;
+			cJSON_AddItemToArray(buckets, b);
+			if (!add_time(b, "start", start) ||
+			    !cJSON_AddNumberToObject(b, "count", (double)s->counts[i]) ||
+			    !cJSON_AddBoolToObject(
+				    b, "partial",
+				    scli_bucket_is_partial(start, res->from_us, res->to_us)))
+				goto done;
+		}
+	}
+	if (!(text = cJSON_PrintUnformatted(root)))
+		goto done;
+	fputs(text, out);
+	fputc('\n', out);
+	error = 0;
+done:
+	free(text);
+	cJSON_Delete(root);
+	return error;
+}
+
+int cli_print_count(FILE *out, const scli_count_result *res, cli_format format, bool skip_empty)
+{
+	switch (format) {
+	case FORMAT_CSV:
+		return print_csv(out, res, skip_empty);
+	case FORMAT_JSON:
+		return print_json(out, res, skip_empty);
+	case FORMAT_TABLE:
+	default:
+		return print_table(out, res, skip_empty);
+	}
+}
