@@ -21,6 +21,14 @@ int scli_repo_memory_new(scli_repo **out);
 int scli_repo_sqlite_open(scli_repo **out, const char *path, int create);
 
 /**
+ * Connect to PostgreSQL. `conninfo` is a `postgresql://` / `postgres://` URL or a
+ * libpq `key=value` string; the standard PG* variables and ~/.pgpass apply. The
+ * session runs in UTC. Error messages never contain the password. Free with
+ * scli_repo_free.
+ */
+int scli_repo_postgres_open(scli_repo **out, const char *conninfo);
+
+/**
  * A CSV collector reading `src` (borrowed: it must outlive the collector).
  * Streaming, constant memory; header detection as in SPEC.md.
  */

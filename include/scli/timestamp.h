@@ -22,15 +22,16 @@
  * or `YYYY-MM-DD` alone = midnight UTC; `T`/`Z` case-insensitive; fraction truncated
  * to microseconds). On success returns 0 and stores UTC microseconds in `*out`.
  * On failure returns SCLI_EINVALID, leaves `*out` untouched and, when `why` is not
- * NULL, points `*why` at a static, human-readable reason (e.g. "day 29 is out of
- * range for February 2021" is NOT produced; reasons are fixed strings such as
- * "day is out of range for the month"). Does not touch the thread error.
+ * NULL, points `*why` at a static, human-readable reason such as "day is out of
+ * range for the month". Does not touch the thread error.
  */
 int scli_timestamp_parse(int64_t *out, const char *text, size_t len, const char **why);
 
 /**
  * Convert Unix seconds with an optional fraction (as found in JSON numbers) to
- * microseconds, truncating toward negative infinity at the microsecond. Returns
+ * microseconds. A double cannot hold most decimal fractions exactly, so a
+ * product within a few ulps of a whole microsecond snaps to it (1614571267.45 →
+ * ...267450000); anything else is truncated toward negative infinity. Returns
  * SCLI_EINVALID (with `*why`) for NaN/inf or a result outside years 0001-9999.
  */
 int scli_timestamp_from_unix_seconds(int64_t *out, double seconds, const char **why);

@@ -93,10 +93,10 @@ static int log_reject(void *ctx, const char *source, const scli_reject *rej)
 static void load_reports_four_figures_that_add_up(void **state)
 {
 	static const script_row rows[] = {
-		{SCLI_NEXT_EVENT, "a", "1", T0},      {SCLI_NEXT_EVENT, "a", "2", T0 + 1},
-		{SCLI_NEXT_REJECT, NULL, NULL, 0},    {SCLI_NEXT_EVENT, "a", "1", T0 + 5 * H},
-		{SCLI_NEXT_EVENT, "b", "1", T0 + H},  {SCLI_NEXT_REJECT, NULL, NULL, 0},
-		{SCLI_NEXT_EVENT, "b", "2", T0 + H},
+	    {SCLI_NEXT_EVENT, "a", "1", T0},	 {SCLI_NEXT_EVENT, "a", "2", T0 + 1},
+	    {SCLI_NEXT_REJECT, NULL, NULL, 0},	 {SCLI_NEXT_EVENT, "a", "1", T0 + 5 * H},
+	    {SCLI_NEXT_EVENT, "b", "1", T0 + H}, {SCLI_NEXT_REJECT, NULL, NULL, 0},
+	    {SCLI_NEXT_EVENT, "b", "2", T0 + H},
 	};
 	script_collector col = script(rows, sizeof(rows) / sizeof(rows[0]));
 	scli_load_report rep = {0};
@@ -117,10 +117,10 @@ static void load_reports_four_figures_that_add_up(void **state)
 static void load_failure_keeps_committed_batches_only(void **state)
 {
 	static const script_row rows[] = {
-		{SCLI_NEXT_EVENT, "a", "1", T0},
-		{SCLI_NEXT_EVENT, "a", "2", T0},
-		{SCLI_NEXT_EVENT, "a", "3", T0}, /* in flight when the read fails */
-		{-1, NULL, NULL, 0},
+	    {SCLI_NEXT_EVENT, "a", "1", T0},
+	    {SCLI_NEXT_EVENT, "a", "2", T0},
+	    {SCLI_NEXT_EVENT, "a", "3", T0}, /* in flight when the read fails */
+	    {-1, NULL, NULL, 0},
 	};
 	script_collector col = script(rows, 4);
 	scli_load_report rep = {0};
@@ -169,11 +169,11 @@ static void load_rows(scli_repo *repo, const script_row *rows, size_t n)
 static void count_gives_dense_series_with_partial_edges(void **state)
 {
 	static const script_row rows[] = {
-		{SCLI_NEXT_EVENT, "a", "1", T0 + H / 6},     /* 04:10, before A: excluded */
-		{SCLI_NEXT_EVENT, "a", "2", T0 + H / 2},     /* 04:30 = A: included */
-		{SCLI_NEXT_EVENT, "a", "3", T0 + H + 1},     /* 05:00 */
-		{SCLI_NEXT_EVENT, "a", "4", T0 + 3 * H + 5}, /* 07:00 */
-		{SCLI_NEXT_EVENT, "a", "5", T0 + 3 * H + H / 2}, /* 07:30 = B: excluded */
+	    {SCLI_NEXT_EVENT, "a", "1", T0 + H / 6},	     /* 04:10, before A: excluded */
+	    {SCLI_NEXT_EVENT, "a", "2", T0 + H / 2},	     /* 04:30 = A: included */
+	    {SCLI_NEXT_EVENT, "a", "3", T0 + H + 1},	     /* 05:00 */
+	    {SCLI_NEXT_EVENT, "a", "4", T0 + 3 * H + 5},     /* 07:00 */
+	    {SCLI_NEXT_EVENT, "a", "5", T0 + 3 * H + H / 2}, /* 07:30 = B: excluded */
 	};
 	scli_count_result *res = NULL;
 
@@ -200,10 +200,10 @@ static void count_gives_dense_series_with_partial_edges(void **state)
 static void count_all_customers_sorted_and_only_those_with_events(void **state)
 {
 	static const script_row rows[] = {
-		{SCLI_NEXT_EVENT, "zed", "1", T0},
-		{SCLI_NEXT_EVENT, "amy", "1", T0 + H},
-		{SCLI_NEXT_EVENT, "amy", "2", T0 + H + 7},
-		{SCLI_NEXT_EVENT, "out-of-range", "1", T0 + 10 * H},
+	    {SCLI_NEXT_EVENT, "zed", "1", T0},
+	    {SCLI_NEXT_EVENT, "amy", "1", T0 + H},
+	    {SCLI_NEXT_EVENT, "amy", "2", T0 + H + 7},
+	    {SCLI_NEXT_EVENT, "out-of-range", "1", T0 + 10 * H},
 	};
 	scli_count_result *res = NULL;
 
@@ -260,19 +260,18 @@ static void count_rejects_bad_ranges_and_ids(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(load_reports_four_figures_that_add_up, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(load_failure_keeps_committed_batches_only, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(load_before_init_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(count_gives_dense_series_with_partial_edges, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(count_all_customers_sorted_and_only_those_with_events,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(count_unknown_customer_has_zero_series, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(count_empty_range_has_no_buckets, setup, teardown),
-		cmocka_unit_test_setup_teardown(count_rejects_bad_ranges_and_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(load_reports_four_figures_that_add_up, setup, teardown),
+	    cmocka_unit_test_setup_teardown(load_failure_keeps_committed_batches_only, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(load_before_init_is_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(count_gives_dense_series_with_partial_edges, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(count_all_customers_sorted_and_only_those_with_events,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(count_unknown_customer_has_zero_series, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(count_empty_range_has_no_buckets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(count_rejects_bad_ranges_and_ids, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("service", tests, NULL, NULL);
