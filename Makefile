@@ -4,8 +4,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
 # Debian 12 packages needed to build, test and run (installed by `make deps`, as root).
-DEB_PACKAGES = build-essential cmake pkg-config libsqlite3-dev libcsv-dev libcjson-dev zlib1g-dev \
-	libcmocka-dev gcovr sqlite3
+DEB_PACKAGES = build-essential cmake pkg-config libsqlite3-dev libpq-dev libcsv-dev libcjson-dev \
+	zlib1g-dev libcmocka-dev gcovr sqlite3 postgresql postgresql-client
 
 .PHONY: all build deps demo test sample coverage asan clean format
 
@@ -27,21 +27,23 @@ demo: build
 	rm -f $(BUILD)/demo.db $(BUILD)/demo.db-wal $(BUILD)/demo.db-shm
 	$(BUILD)/scli --database $(DEMO_DB) init-db
 	$(BUILD)/scli --database $(DEMO_DB) load --collector csv --config data/sample.csv
-	$(BUILD)/scli --database $(DEMO_DB) count --customer 9e3a2b4c5d6f708192a3b4c5d6e7f809 \
+	$(BUILD)/scli --database $(DEMO_DB) count --customer bdd732262feb6e9528efe333b266f103 \
 		--from 2021-03-01T04:00:00Z --to 2021-03-01T10:30:00Z
 
 # Regenerate data/sample.csv (deterministic: the same bytes every time).
 sample: build
 	$(BUILD)/scli-gen --rows 5000 --seed 42 --customers 5 --days 3 --start 2021-03-01 > data/sample.csv
 
-# Every test: unit, integration (contract suites) and e2e, through ctest.
+# Every test: unit, integration (contract suites) and e2e, through ctest, beside
+# a private throwaway PostgreSQL server (tests/support/with-postgres.sh).
+CTEST = ctest --output-on-failure -j $(JOBS)
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	tests/support/with-postgres.sh sh -c 'cd $(BUILD) && $(CTEST)'
 
 coverage:
 	cmake -S . -B build-coverage -DSCLI_COVERAGE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build-coverage -j $(JOBS)
-	cd build-coverage && ctest --output-on-failure -j $(JOBS)
+	tests/support/with-postgres.sh sh -c 'cd build-coverage && $(CTEST)'
 	gcovr -r . --filter 'src/' --object-directory build-coverage --print-summary \
 		--txt build-coverage/coverage.txt
 	cat build-coverage/coverage.txt
@@ -49,7 +51,7 @@ coverage:
 asan:
 	cmake -S . -B build-asan -DSCLI_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure -j $(JOBS)
+	tests/support/with-postgres.sh sh -c 'cd build-asan && $(CTEST)'
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

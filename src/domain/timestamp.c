@@ -104,7 +104,7 @@ static bool take_char(const char *text, size_t len, size_t *pos, char c)
 /* Parses `YYYY-MM-DD`, validating the calendar date. */
 static const char *parse_date(int64_t *days, const char *text, size_t len, size_t *pos)
 {
-	unsigned y, m, d;
+	unsigned y = 0, m = 0, d = 0; /* set by take_digits; zeroed for -O2 flow analysis */
 	size_t run = 0;
 
 	while (run < len && is_digit(text[run]))

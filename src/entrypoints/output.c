@@ -26,10 +26,11 @@ static int print_table(FILE *out, const scli_count_result *res, bool skip_empty)
 			if (!bucket_shown(s, i, skip_empty))
 				continue;
 			scli_timestamp_format(ts, start);
-			fprintf(out, "%-32s  %-27s  %10lld  %s\n", s->customer_id, ts,
+			fprintf(out, "%-32s  %-27s  %10lld%s\n", s->customer_id, ts,
 				(long long)s->counts[i],
-				scli_bucket_is_partial(start, res->from_us, res->to_us) ? "partial"
-											 : "");
+				scli_bucket_is_partial(start, res->from_us, res->to_us)
+					? "  partial"
+					: "");
 		}
 		fprintf(out, "%-32s  %-27s  %10lld\n", s->customer_id, "total", (long long)s->total);
 	}

@@ -44,11 +44,9 @@ int cli_open_repo(scli_repo **out, const char *url, bool create)
 			return scli_error_set(SCLI_EINVALID, "database URL \"sqlite:\" names no file");
 		return scli_repo_sqlite_open(out, path, create);
 	}
-	/* Never echo a PostgreSQL URL: it may carry a password. */
+	/* libpq takes URLs and key=value strings alike; the adapter never echoes a password. */
 	if (is_postgres_url(url))
-		return scli_error_set(SCLI_EUNSUPPORTED,
-				      "this scli build has no PostgreSQL repository yet; "
-				      "use a sqlite:PATH database");
+		return scli_repo_postgres_open(out, url);
 	return scli_error_set(SCLI_EINVALID,
 			      "unrecognised database URL (expected sqlite:PATH, postgresql://..., "
 			      "postgres://... or a key=value connection string)");

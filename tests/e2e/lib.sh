@@ -11,7 +11,31 @@ FAILED=0
 PASSED=0
 
 ok() { PASSED=$((PASSED + 1)); }
-fail() { FAILED=$((FAILED + 1)); printf 'FAIL: %s\n' "$*" >&2; }
+BACKEND=
+fail() { FAILED=$((FAILED + 1)); printf 'FAIL%s: %s\n' "${BACKEND:+ [$BACKEND]}" "$*" >&2; }
+
+# The database kinds every e2e test runs against: SQLite always, PostgreSQL when
+# the test run has a server (tests/support/with-postgres.sh sets SCLI_TEST_PG).
+BACKENDS="sqlite"
+if [ -n "${SCLI_TEST_PG:-}" ]; then
+	BACKENDS="sqlite postgres"
+elif [ "${CI:-}" = "true" ]; then
+	fail "SCLI_TEST_PG is not set in CI: the PostgreSQL half of the e2e tests would not run"
+fi
+
+# fresh_db BACKEND NAME: prints the URL of a new, empty database.
+fresh_db() {
+	case "$1" in
+	sqlite) echo "sqlite:$WORK/$2.sqlite" ;;
+	postgres)
+		local db
+		db=$(printf 't_%s_%s' "$(basename "$WORK")" "$2" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_\n' '_')
+		psql -X -q -v ON_ERROR_STOP=1 "$SCLI_TEST_PG dbname=postgres" \
+			-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null || return 1
+		echo "$SCLI_TEST_PG dbname=$db"
+		;;
+	esac
+}
 
 # run ARGS...: runs scli, leaves $OUT, $ERR and $RC.
 run() {

@@ -6,8 +6,8 @@ if [ ! -f "$DATA/events.csv" ]; then
 	if [ "${CI:-}" = "true" ]; then echo "FAIL: $DATA/events.csv missing in CI" >&2; exit 1; fi
 	echo "SKIP: $DATA/events.csv not found"; exit 77
 fi
-export SCLI_DATABASE="sqlite:$WORK/real.sqlite"
 
+suite() {
 run init-db
 expect_rc 0 "init-db"
 run load --collector csv --config "$DATA/events.csv" --quiet
@@ -36,5 +36,11 @@ run load --collector csv --config "$DATA/events.csv" --quiet
 expect_out "$DATA/events.csv: rows_read=147370 inserted=0 duplicates=147370 rejected=0" "reload: all duplicates"
 run count --customer b4f9279a0196e40632e947dd1a88e857 --from 2021-03-01T04:00:00Z --to 2021-03-01T06:30:00Z --format csv
 expect_out_has "b4f9279a0196e40632e947dd1a88e857,2021-03-01T05:00:00Z,1133,false" "counts unchanged after reload"
+}
 
+for BACKEND in $BACKENDS; do
+	SCLI_DATABASE=$(fresh_db "$BACKEND" real) || { fail "cannot create a database"; continue; }
+	export SCLI_DATABASE
+	suite
+done
 finish

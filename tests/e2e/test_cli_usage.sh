@@ -70,7 +70,7 @@ expect_err_has "scli init-db" "missing database names init-db"
 [ ! -e "$WORK/missing.sqlite" ] && ok || fail "count created the database file"
 
 run --database "nonsense" count --from 2021-03-01 --to 2021-03-02
-expect_rc 1 "unrecognised database URL"
+expect_rc 2 "unrecognised database URL"
 expect_err_has "unrecognised database URL" "bad URL message"
 
 # A password in a database URL never appears in a message.

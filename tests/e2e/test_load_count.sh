@@ -1,7 +1,6 @@
 # Load and count as a user does: exact counts in every format, dedupe across
 # loads, rejects reported with file and line, exit codes.
 . "$(dirname "$0")/lib.sh"
-export SCLI_DATABASE="sqlite:$WORK/db.sqlite"
 
 cat >"$WORK/events.csv" <<'CSV'
 customer_id,event_type,transaction_id,timestamp
@@ -15,6 +14,7 @@ alice,INGEST,t6,2021-03-01T07:30:00Z
 bob,INGEST,t1,2021-03-01T06:15:00+01:00
 CSV
 
+suite() {
 run init-db
 expect_rc 0 "init-db"
 run load --collector csv --config "$WORK/events.csv"
@@ -102,5 +102,11 @@ expect_out "$WORK/e.csv.gz: rows_read=1 inserted=1 duplicates=0 rejected=0" "gzi
 run load --collector csv --config "$WORK/nope.csv"
 expect_rc 1 "missing input"
 expect_err_has "$WORK/nope.csv" "missing input named"
+}
 
+for BACKEND in $BACKENDS; do
+	SCLI_DATABASE=$(fresh_db "$BACKEND" loadcount) || { fail "cannot create a database"; continue; }
+	export SCLI_DATABASE
+	suite
+done
 finish

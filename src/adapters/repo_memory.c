@@ -1,0 +1,242 @@
+/*
+ * The in-memory repository: the reference the contract suite holds every
+ * other adapter to, and a fast stand-in for tests. It keeps raw events only
+ * (no rollup): counting scans them, which is what a rollup must agree with.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scli/adapters.h"
+#include "scli/timestamp.h"
+
+#define NOT_INITIALISED_MSG "database is not initialised; run `scli init-db` first"
+
+typedef struct memory_repo {
+	scli_repo base; /* must be first: scli_repo * <-> memory_repo * */
+	int initialised;
+	scli_event *events; /* stored events, in insertion order */
+	size_t nevents, events_cap;
+	/* Open-addressing identity set: slot holds index + 1 into events, 0 = empty.
+	 * nslots is a power of two and kept at least twice nevents. */
+	size_t *slots;
+	size_t nslots;
+} memory_repo;
+
+/* A (customer, hour) occurrence collected while counting. */
+typedef struct hour_key {
+	const char *customer_id;
+	int64_t hour;
+} hour_key;
+
+static uint64_t identity_hash(const scli_event *ev)
+{
+	/* FNV-1a over customer_id, a separator that cannot occur in either field,
+	 * then transaction_id, so ("ab","c") and ("a","bc") differ. */
+	uint64_t h = UINT64_C(14695981039346656037);
+	size_t i;
+
+	for (i = 0; i < ev->customer_id_len; i++)
+		h = (h ^ (unsigned char)ev->customer_id[i]) * UINT64_C(1099511628211);
+	h = (h ^ 0u) * UINT64_C(1099511628211);
+	for (i = 0; i < ev->transaction_id_len; i++)
+		h = (h ^ (unsigned char)ev->transaction_id[i]) * UINT64_C(1099511628211);
+	return h;
+}
+
+static int same_identity(const scli_event *a, const scli_event *b)
+{
+	return a->customer_id_len == b->customer_id_len &&
+	       a->transaction_id_len == b->transaction_id_len &&
+	       !memcmp(a->customer_id, b->customer_id, a->customer_id_len) &&
+	       !memcmp(a->transaction_id, b->transaction_id, a->transaction_id_len);
+}
+
+/* The slot holding `ev`'s identity, or the empty slot where it would go. */
+static size_t *find_slot(size_t *slots, size_t nslots, const scli_event *events,
+			 const scli_event *ev)
+{
+	size_t mask = nslots - 1, i = (size_t)identity_hash(ev) & mask;
+
+	while (slots[i] && !same_identity(&events[slots[i] - 1], ev))
+		i = (i + 1) & mask;
+	return &slots[i];
+}
+
+/* Make room for `extra` more events in both the array and the set, so that the
+ * batch itself cannot fail half-way: all allocation happens here, up front. */
+static int reserve(memory_repo *m, size_t extra)
+{
+	size_t want = m->nevents + extra, nslots, i;
+	size_t *slots = NULL;
+	int error = 0;
+
+	if (want < m->nevents || want > SIZE_MAX / 4 / sizeof(scli_event)) {
+		error = scli_error_set(SCLI_ENOMEM, "memory repository: too many events");
+		goto done;
+	}
+	if (want > m->events_cap) {
+		size_t cap = m->events_cap ? m->events_cap : 1024;
+		scli_event *events;
+
+		while (cap < want)
+			cap *= 2;
+		if (!(events = realloc(m->events, cap * sizeof(*events)))) {
+			error = scli_error_set(SCLI_ENOMEM, "memory repository: out of memory");
+			goto done;
+		}
+		m->events = events;
+		m->events_cap = cap;
+	}
+	if (want * 2 <= m->nslots)
+		goto done;
+	for (nslots = m->nslots ? m->nslots : 2048; nslots < want * 2;)
+		nslots *= 2;
+	if (!(slots = calloc(nslots, sizeof(*slots)))) {
+		error = scli_error_set(SCLI_ENOMEM, "memory repository: out of memory");
+		goto done;
+	}
+	for (i = 0; i < m->nevents; i++)
+		*find_slot(slots, nslots, m->events, &m->events[i]) = i + 1;
+	free(m->slots);
+	m->slots = slots;
+	m->nslots = nslots;
+	slots = NULL;
+done:
+	free(slots);
+	return error;
+}
+
+static int memory_init_schema(scli_repo *r)
+{
+	((memory_repo *)r)->initialised = 1;
+	return 0;
+}
+
+static int memory_check_schema(scli_repo *r)
+{
+	if (!((memory_repo *)r)->initialised)
+		return scli_error_set(SCLI_ESCHEMA, NOT_INITIALISED_MSG);
+	return 0;
+}
+
+static int memory_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_repo *r,
+			      const scli_event *events, size_t n)
+{
+	memory_repo *m = (memory_repo *)r;
+	size_t i, inserted = 0, duplicates = 0;
+	int error;
+
+	*inserted_out = *duplicates_out = 0;
+	/* SQLite has no tables to write into before init-db; behave the same. */
+	if ((error = memory_check_schema(r)) < 0)
+		goto done;
+	if ((error = reserve(m, n)) < 0)
+		goto done;
+	for (i = 0; i < n; i++) {
+		size_t *slot = find_slot(m->slots, m->nslots, m->events, &events[i]);
+
+		if (*slot) {
+			duplicates++;
+			continue;
+		}
+		m->events[m->nevents] = events[i];
+		*slot = ++m->nevents;
+		inserted++;
+	}
+	*inserted_out = inserted;
+	*duplicates_out = duplicates;
+done:
+	return error;
+}
+
+static int compare_hour_keys(const void *a, const void *b)
+{
+	const hour_key *x = a, *y = b;
+	int c = strcmp(x->customer_id, y->customer_id);
+
+	if (c)
+		return c;
+	return (x->hour > y->hour) - (x->hour < y->hour);
+}
+
+static int memory_count_hourly(scli_repo *r, const char *customer_id, int64_t from_us,
+			       int64_t to_us, scli_hour_cb cb, void *ctx)
+{
+	memory_repo *m = (memory_repo *)r;
+	hour_key *keys = NULL;
+	size_t i, nkeys = 0;
+	int error;
+
+	if ((error = memory_check_schema(r)) < 0)
+		goto done;
+	if (!m->nevents)
+		goto done;
+	if (!(keys = malloc(m->nevents * sizeof(*keys)))) {
+		error = scli_error_set(SCLI_ENOMEM, "memory repository: out of memory");
+		goto done;
+	}
+	for (i = 0; i < m->nevents; i++) {
+		const scli_event *ev = &m->events[i];
+
+		if (ev->ts_us < from_us || ev->ts_us >= to_us)
+			continue;
+		if (customer_id && strcmp(ev->customer_id, customer_id))
+			continue;
+		keys[nkeys].customer_id = ev->customer_id;
+		keys[nkeys].hour = scli_hour_floor(ev->ts_us);
+		nkeys++;
+	}
+	/* Sorting groups each (customer, hour) into one run: reported once, summed. */
+	qsort(keys, nkeys, sizeof(*keys), compare_hour_keys);
+	for (i = 0; i < nkeys;) {
+		size_t j = i + 1;
+
+		while (j < nkeys && !compare_hour_keys(&keys[i], &keys[j]))
+			j++;
+		if ((error = cb(ctx, keys[i].customer_id, keys[i].hour, (int64_t)(j - i))) < 0)
+			goto done;
+		i = j;
+	}
+done:
+	free(keys);
+	return error;
+}
+
+static int memory_schema_version(int *version_out, scli_repo *r)
+{
+	*version_out = ((memory_repo *)r)->initialised ? SCLI_SCHEMA_VERSION : 0;
+	return 0;
+}
+
+static void memory_free(scli_repo *r)
+{
+	memory_repo *m = (memory_repo *)r;
+
+	free(m->events);
+	free(m->slots);
+	free(m);
+}
+
+static const scli_repo_ops memory_ops = {
+    .version = SCLI_REPO_OPS_VERSION,
+    .name = "memory",
+    .init_schema = memory_init_schema,
+    .check_schema = memory_check_schema,
+    .store_batch = memory_store_batch,
+    .count_hourly = memory_count_hourly,
+    .free = memory_free,
+    .schema_version = memory_schema_version,
+};
+
+int scli_repo_memory_new(scli_repo **out)
+{
+	memory_repo *m;
+
+	*out = NULL;
+	if (!(m = calloc(1, sizeof(*m))))
+		return scli_error_set(SCLI_ENOMEM, "memory repository: out of memory");
+	m->base.ops = &memory_ops;
+	*out = &m->base;
+	return 0;
+}

@@ -1,0 +1,494 @@
+/*
+ * The PostgreSQL repository (libpq). Each batch is one transaction: COPY into a
+ * session-private staging table, then one set-based statement inserts the new
+ * events (ON CONFLICT DO NOTHING) and adds exactly those to the hourly rollup.
+ * Events are inserted in (customer_id, transaction_id) order and rollup rows
+ * upserted in (customer_id, hour) order, so two loads running at once take
+ * their row locks in the same order and cannot deadlock.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scli/adapters.h"
+#include "scli/bucket.h"
+#include "scli/timestamp.h"
+
+typedef struct pg_repo {
+	scli_repo base;
+	PGconn *conn;
+	char *password; /* scrubbed from every message; never printed */
+	bool prepared;	/* staging table and statements exist in this session */
+	char *copybuf;	/* COPY text of one batch */
+	size_t copycap;
+} pg_repo;
+
+/* Identity leads with customer_id so the tables can be distributed by it later.
+ * Text columns use the "C" collation: byte order, whatever the server locale. */
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS scli_meta ("
+    "  key text COLLATE \"C\" PRIMARY KEY, value text NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS scli_events ("
+    "  customer_id text COLLATE \"C\" NOT NULL,"
+    "  transaction_id text COLLATE \"C\" NOT NULL,"
+    "  event_type text NOT NULL,"
+    "  ts timestamptz NOT NULL,"
+    "  PRIMARY KEY (customer_id, transaction_id));"
+    "CREATE INDEX IF NOT EXISTS scli_events_customer_ts ON scli_events (customer_id, ts);"
+    "CREATE TABLE IF NOT EXISTS scli_hourly ("
+    "  customer_id text COLLATE \"C\" NOT NULL,"
+    "  hour timestamptz NOT NULL,"
+    "  count bigint NOT NULL,"
+    "  PRIMARY KEY (customer_id, hour));";
+
+static const char stage_sql[] =
+    "CREATE TEMP TABLE IF NOT EXISTS scli_stage ("
+    "  ord int NOT NULL, customer_id text COLLATE \"C\" NOT NULL,"
+    "  transaction_id text COLLATE \"C\" NOT NULL, event_type text NOT NULL,"
+    "  ts timestamptz NOT NULL) ON COMMIT DELETE ROWS";
+
+/* The first copy of an identity in a batch wins (DISTINCT ON ... ord). */
+static const char merge_sql[] =
+    "WITH ins AS ("
+    "  INSERT INTO scli_events (customer_id, transaction_id, event_type, ts)"
+    "  SELECT DISTINCT ON (customer_id, transaction_id) customer_id, transaction_id,"
+    "         event_type, ts"
+    "  FROM scli_stage ORDER BY customer_id, transaction_id, ord"
+    "  ON CONFLICT (customer_id, transaction_id) DO NOTHING"
+    "  RETURNING customer_id, ts),"
+    " up AS ("
+    "  INSERT INTO scli_hourly AS h (customer_id, hour, count)"
+    "  SELECT customer_id, date_trunc('hour', ts, 'UTC'), count(*) FROM ins"
+    "  GROUP BY 1, 2 ORDER BY 1, 2"
+    "  ON CONFLICT (customer_id, hour) DO UPDATE SET count = h.count + EXCLUDED.count)"
+    " SELECT count(*) FROM ins";
+
+/* Edge hours from raw events, whole hours from the rollup; $2..$7 are the plan's ranges. */
+#define COUNT_SQL(where_events, where_hourly)                                                      \
+	"SELECT customer_id, (extract(epoch FROM hour) * 1000000)::int8, sum(n)::int8 FROM ("      \
+	" SELECT customer_id, date_trunc('hour', ts, 'UTC') AS hour, count(*) AS n"                \
+	" FROM scli_events WHERE " where_events " ts >= $2::timestamptz AND ts < $3::timestamptz"  \
+	" GROUP BY 1, 2"                                                                           \
+	" UNION ALL"                                                                               \
+	" SELECT customer_id, hour, count FROM scli_hourly WHERE " where_hourly                    \
+	" hour >= $4::timestamptz AND hour < $5::timestamptz"                                      \
+	" UNION ALL"                                                                               \
+	" SELECT customer_id, date_trunc('hour', ts, 'UTC') AS hour, count(*) AS n"                \
+	" FROM scli_events WHERE " where_events " ts >= $6::timestamptz AND ts < $7::timestamptz"  \
+	" GROUP BY 1, 2"                                                                           \
+	") s GROUP BY 1, 2"
+
+static const char count_one_sql[] = COUNT_SQL("customer_id = $1 AND", "customer_id = $1 AND");
+/* $1 is unused here but keeps one parameter list for both statements. */
+static const char count_all_sql[] = COUNT_SQL("$1::text IS NULL AND", "$1::text IS NULL AND");
+
+/* Replace every occurrence of the password by "***" and fold lines into one. */
+static void scrub(char *msg, size_t cap, const char *password)
+{
+	char *p;
+	size_t len;
+
+	for (p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	len = strlen(msg);
+	while (len && msg[len - 1] == ' ')
+		msg[--len] = '\0';
+	if (!password || !*password)
+		return;
+	while ((p = strstr(msg, password))) {
+		size_t plen = strlen(password), rest = strlen(p + plen);
+
+		if (plen >= 3) {
+			memcpy(p, "***", 3);
+			memmove(p + 3, p + plen, rest + 1);
+		} else {
+			memset(p, '*', plen);
+		}
+	}
+	(void)cap;
+}
+
+/* Set the thread error from the connection/result; SCLI_EIO when the connection is gone. */
+static int pg_fail(pg_repo *r, const PGresult *res, const char *what)
+{
+	char msg[768];
+	/* the primary message alone: the statement text and caret lines are noise here */
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (!detail || !*detail)
+		detail = r->conn ? PQerrorMessage(r->conn) : "out of memory";
+	snprintf(msg, sizeof(msg), "%s", detail);
+	scrub(msg, sizeof(msg), r->password);
+	return scli_error_set(!r->conn || PQstatus(r->conn) != CONNECTION_OK ? SCLI_EIO
+									     : SCLI_ERROR,
+			      "postgres: %s: %s", what, msg);
+}
+
+/* Run a statement without parameters; 0 when it succeeded. */
+static int pg_exec(pg_repo *r, const char *sql, const char *what)
+{
+	PGresult *res = PQexec(r->conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int error = 0;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		error = pg_fail(r, res, what);
+	PQclear(res);
+	return error;
+}
+
+/* Undo the open transaction after a failure, keeping the first error's message. */
+static void pg_rollback(pg_repo *r)
+{
+	if (PQstatus(r->conn) == CONNECTION_OK && PQtransactionStatus(r->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(r->conn, "ROLLBACK"));
+}
+
+/* The stored schema version, 0 when the database was never initialised. */
+static int read_version(int *version, pg_repo *r)
+{
+	PGresult *res = PQexec(r->conn, "SELECT to_regclass('scli_meta') IS NOT NULL");
+	int error = 0;
+
+	*version = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		error = pg_fail(r, res, "reading the schema version");
+		goto done;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t"))
+		goto done;
+	PQclear(res);
+	res = PQexec(r->conn, "SELECT value::int FROM scli_meta WHERE key = 'schema_version'");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		error = pg_fail(r, res, "reading the schema version");
+		goto done;
+	}
+	*version = PQntuples(res) == 0 || PQgetisnull(res, 0, 0) ? 0 : atoi(PQgetvalue(res, 0, 0));
+done:
+	PQclear(res);
+	return error;
+}
+
+static int too_new(int version)
+{
+	return scli_error_set(
+	    SCLI_ESCHEMA,
+	    "database schema version %d is newer than this scli understands (%d); "
+	    "upgrade scli",
+	    version, SCLI_SCHEMA_VERSION);
+}
+
+static int pg_schema_version(int *version_out, scli_repo *base)
+{
+	return read_version(version_out, (pg_repo *)base);
+}
+
+static int pg_check_schema(scli_repo *base)
+{
+	pg_repo *r = (pg_repo *)base;
+	int version = 0, error;
+
+	if ((error = read_version(&version, r)) < 0)
+		return error;
+	if (version == 0)
+		return scli_error_set(SCLI_ESCHEMA,
+				      "database is not initialised; run `scli init-db` first");
+	if (version > SCLI_SCHEMA_VERSION)
+		return too_new(version);
+	return 0;
+}
+
+static int pg_init_schema(scli_repo *base)
+{
+	pg_repo *r = (pg_repo *)base;
+	char version_sql[160];
+	int version = 0, error;
+
+	/* The advisory lock serialises concurrent init-db runs (CronJob + Job). */
+	if ((error = pg_exec(r, "BEGIN", "init-db")) < 0 ||
+	    (error = pg_exec(r, "SELECT pg_advisory_xact_lock(5316627)", "init-db")) < 0 ||
+	    (error = read_version(&version, r)) < 0)
+		goto done;
+	if (version > SCLI_SCHEMA_VERSION) {
+		error = too_new(version);
+		goto done;
+	}
+	/* SCLI_SCHEMA_VERSION is a compile-time constant, not user data. */
+	snprintf(version_sql, sizeof(version_sql),
+		 "INSERT INTO scli_meta (key, value) VALUES ('schema_version', '%d')"
+		 " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+		 SCLI_SCHEMA_VERSION);
+	if ((error = pg_exec(r, schema_sql, "creating the schema")) < 0 ||
+	    (error = pg_exec(r, version_sql, "recording the schema version")) < 0 ||
+	    (error = pg_exec(r, "COMMIT", "init-db")) < 0)
+		goto done;
+done:
+	if (error < 0)
+		pg_rollback(r);
+	return error;
+}
+
+/* Staging table and statements, once per session (not inside a batch's transaction). */
+static int pg_prepare(pg_repo *r)
+{
+	PGresult *res;
+	int error;
+
+	if (r->prepared)
+		return 0;
+	if ((error = pg_exec(r, stage_sql, "creating the staging table")) < 0)
+		return error;
+	res = PQprepare(r->conn, "scli_merge", merge_sql, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		error = pg_fail(r, res, "preparing the load statement");
+	PQclear(res);
+	if (error < 0)
+		return error;
+	res = PQprepare(r->conn, "scli_count_one", count_one_sql, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		error = pg_fail(r, res, "preparing the count statement");
+	PQclear(res);
+	if (error < 0)
+		return error;
+	res = PQprepare(r->conn, "scli_count_all", count_all_sql, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		error = pg_fail(r, res, "preparing the count statement");
+	PQclear(res);
+	if (error < 0)
+		return error;
+	r->prepared = true;
+	return 0;
+}
+
+/* Append `s` in COPY text form. Fields hold no control characters (the domain
+ * rejects them), so only the backslash needs escaping. */
+static char *put_field(char *p, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\\')
+			*p++ = '\\';
+		*p++ = s[i];
+	}
+	return p;
+}
+
+static int build_copy(size_t *len_out, pg_repo *r, const scli_event *events, size_t n)
+{
+	/* worst case: every text byte escaped, plus ord, timestamp and separators */
+	size_t need =
+	    n * (2 * (SCLI_CUSTOMER_ID_MAX + SCLI_TRANSACTION_ID_MAX + SCLI_EVENT_TYPE_MAX) +
+		 SCLI_TIMESTAMP_BUFSZ + 24);
+	size_t i;
+	char *p;
+
+	if (need > r->copycap) {
+		char *buf = realloc(r->copybuf, need);
+
+		if (!buf)
+			return scli_error_set(SCLI_ENOMEM, "out of memory building a COPY batch");
+		r->copybuf = buf;
+		r->copycap = need;
+	}
+	p = r->copybuf;
+	for (i = 0; i < n; i++) {
+		const scli_event *ev = &events[i];
+
+		p += snprintf(p, 24, "%zu\t", i);
+		p = put_field(p, ev->customer_id, ev->customer_id_len);
+		*p++ = '\t';
+		p = put_field(p, ev->transaction_id, ev->transaction_id_len);
+		*p++ = '\t';
+		p = put_field(p, ev->event_type, ev->event_type_len);
+		*p++ = '\t';
+		p += scli_timestamp_format(p, ev->ts_us);
+		*p++ = '\n';
+	}
+	*len_out = (size_t)(p - r->copybuf);
+	return 0;
+}
+
+static int pg_copy(pg_repo *r, size_t len)
+{
+	PGresult *res = PQexec(r->conn, "COPY scli_stage (ord, customer_id, transaction_id,"
+					" event_type, ts) FROM STDIN");
+	size_t off = 0;
+	int error = 0;
+
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		error = pg_fail(r, res, "starting COPY");
+		PQclear(res);
+		return error;
+	}
+	PQclear(res);
+	while (off < len) {
+		size_t chunk = len - off > (1 << 20) ? (1 << 20) : len - off;
+
+		if (PQputCopyData(r->conn, r->copybuf + off, (int)chunk) != 1) {
+			error = pg_fail(r, NULL, "sending COPY data");
+			break;
+		}
+		off += chunk;
+	}
+	if (PQputCopyEnd(r->conn, error < 0 ? "aborted" : NULL) != 1 && error == 0)
+		error = pg_fail(r, NULL, "ending COPY");
+	while ((res = PQgetResult(r->conn))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && error == 0)
+			error = pg_fail(r, res, "COPY into the staging table");
+		PQclear(res);
+	}
+	return error;
+}
+
+static int pg_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_repo *base,
+			  const scli_event *events, size_t n)
+{
+	pg_repo *r = (pg_repo *)base;
+	PGresult *res = NULL;
+	size_t len = 0, inserted;
+	int error;
+
+	*inserted_out = *duplicates_out = 0;
+	if (n == 0)
+		return 0;
+	if ((error = pg_prepare(r)) < 0 || (error = build_copy(&len, r, events, n)) < 0 ||
+	    (error = pg_exec(r, "BEGIN", "starting a batch")) < 0 || (error = pg_copy(r, len)) < 0)
+		goto done;
+	res = PQexecPrepared(r->conn, "scli_merge", 0, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		error = pg_fail(r, res, "storing a batch");
+		goto done;
+	}
+	inserted = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	if ((error = pg_exec(r, "COMMIT", "committing a batch")) < 0)
+		goto done;
+	*inserted_out = inserted;
+	*duplicates_out = n - inserted;
+done:
+	PQclear(res);
+	if (error < 0)
+		pg_rollback(r);
+	return error;
+}
+
+static int pg_count_hourly(scli_repo *base, const char *customer_id, int64_t from_us, int64_t to_us,
+			   scli_hour_cb cb, void *ctx)
+{
+	pg_repo *r = (pg_repo *)base;
+	char bounds[6][SCLI_TIMESTAMP_BUFSZ];
+	const char *params[7];
+	scli_count_plan plan;
+	PGresult *res = NULL;
+	int error, i, rows;
+
+	if ((error = pg_prepare(r)) < 0)
+		return error;
+	scli_count_plan_make(&plan, from_us, to_us);
+	scli_timestamp_format(bounds[0], plan.head_from);
+	scli_timestamp_format(bounds[1], plan.head_to);
+	scli_timestamp_format(bounds[2], plan.rollup_from);
+	scli_timestamp_format(bounds[3], plan.rollup_to);
+	scli_timestamp_format(bounds[4], plan.tail_from);
+	scli_timestamp_format(bounds[5], plan.tail_to);
+	params[0] = customer_id;
+	for (i = 0; i < 6; i++)
+		params[i + 1] = bounds[i];
+	res = PQexecPrepared(r->conn, customer_id ? "scli_count_one" : "scli_count_all", 7, params,
+			     NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		error = pg_fail(r, res, "counting");
+		goto done;
+	}
+	rows = PQntuples(res);
+	for (i = 0; i < rows; i++) {
+		int64_t hour = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		int64_t count = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+
+		if (count > 0 && (error = cb(ctx, PQgetvalue(res, i, 0), hour, count)) < 0)
+			goto done;
+	}
+	error = 0;
+done:
+	PQclear(res);
+	return error;
+}
+
+static void pg_free(scli_repo *base)
+{
+	pg_repo *r = (pg_repo *)base;
+
+	if (!r)
+		return;
+	PQfinish(r->conn);
+	if (r->password) {
+		memset(r->password, 0, strlen(r->password));
+		free(r->password);
+	}
+	free(r->copybuf);
+	free(r);
+}
+
+static const scli_repo_ops pg_ops = {
+    .version = SCLI_REPO_OPS_VERSION,
+    .name = "postgres",
+    .init_schema = pg_init_schema,
+    .check_schema = pg_check_schema,
+    .store_batch = pg_store_batch,
+    .count_hourly = pg_count_hourly,
+    .free = pg_free,
+    .schema_version = pg_schema_version,
+};
+
+/* Server notices ("relation already exists, skipping") are not the user's business. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* The password the connection string names, if any, so messages can be scrubbed of it. */
+static char *conninfo_password(const char *conninfo)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
+	char *pw = NULL;
+
+	for (o = opts; o && o->keyword; o++)
+		if (!strcmp(o->keyword, "password") && o->val && *o->val)
+			pw = strdup(o->val);
+	PQconninfoFree(opts);
+	return pw;
+}
+
+int scli_repo_postgres_open(scli_repo **out, const char *conninfo)
+{
+	pg_repo *r = NULL;
+	int error = 0;
+
+	*out = NULL;
+	if (!(r = calloc(1, sizeof(*r))))
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	r->base.ops = &pg_ops;
+	r->password = conninfo_password(conninfo);
+	r->conn = PQconnectdb(conninfo);
+	if (!r->password && r->conn && PQpass(r->conn) && *PQpass(r->conn))
+		r->password = strdup(PQpass(r->conn)); /* from PGPASSWORD or ~/.pgpass */
+	if (!r->conn || PQstatus(r->conn) != CONNECTION_OK) {
+		error = pg_fail(r, NULL, "cannot connect");
+		goto done;
+	}
+	PQsetNoticeProcessor(r->conn, ignore_notice, NULL);
+	if ((error = pg_exec(r,
+			     "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
+			     "SET client_min_messages = warning",
+			     "setting up the session")) < 0)
+		goto done;
+	*out = &r->base;
+	r = NULL;
+done:
+	pg_free(r ? &r->base : NULL);
+	return error;
+}

@@ -1,0 +1,165 @@
+/*
+ * The byte source every collector reads from: a file or stdin through zlib
+ * (which reads gzip decompressed and anything else as is), or a copy of a
+ * memory buffer for tests.
+ */
+#include "scli/sys/collector.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* zlib's own buffer: large reads keep the per-call overhead of gzread low. */
+#define SOURCE_GZ_BUFFER (256u * 1024u)
+
+struct scli_source {
+	gzFile gz;	    /* NULL for a memory source */
+	unsigned char *mem; /* owned copy of the memory source's data */
+	size_t mem_len;
+	size_t mem_pos;
+	int failed; /* sticky: a read error is not retried */
+	char name[];
+};
+
+static int source_alloc(scli_source **out, const char *name)
+{
+	size_t len = strlen(name);
+	scli_source *s = calloc(1, sizeof(*s) + len + 1);
+
+	if (!s)
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	memcpy(s->name, name, len + 1);
+	*out = s;
+	return 0;
+}
+
+int scli_source_open(scli_source **out, const char *path)
+{
+	scli_source *s = NULL;
+	int is_stdin, fd = -1;
+	int error;
+
+	assert(out && path);
+	*out = NULL;
+	is_stdin = strcmp(path, "-") == 0;
+	if ((error = source_alloc(&s, is_stdin ? "<stdin>" : path)) < 0)
+		goto done;
+
+	/*
+	 * open() ourselves rather than gzopen(): errno is then reliably the
+	 * reason, and stdin goes through the same gzdopen path. stdin is dup'ed
+	 * because gzclose closes the descriptor it was given.
+	 */
+	fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		error = scli_error_set(SCLI_EIO, "cannot open %s: %s", s->name, strerror(errno));
+		goto done;
+	}
+	if (!(s->gz = gzdopen(fd, "rb"))) {
+		error = scli_error_set(SCLI_EIO, "cannot open %s: %s", s->name,
+				       errno ? strerror(errno) : "out of memory");
+		goto done;
+	}
+	fd = -1; /* owned by s->gz now */
+	gzbuffer(s->gz, SOURCE_GZ_BUFFER);
+	*out = s;
+	s = NULL;
+
+done:
+	if (fd >= 0)
+		close(fd);
+	scli_source_free(s);
+	return error;
+}
+
+int scli_source_from_memory(scli_source **out, const void *data, size_t len, const char *name)
+{
+	scli_source *s = NULL;
+	int error;
+
+	assert(out && (data || len == 0) && name);
+	*out = NULL;
+	if ((error = source_alloc(&s, name)) < 0)
+		goto done;
+	/* +1 so that an empty source still has a non-NULL buffer */
+	if (!(s->mem = malloc(len + 1))) {
+		error = scli_error_set(SCLI_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (len)
+		memcpy(s->mem, data, len);
+	s->mem_len = len;
+	*out = s;
+	s = NULL;
+
+done:
+	scli_source_free(s);
+	return error;
+}
+
+static long source_read_gz(scli_source *s, void *buf, size_t n)
+{
+	const char *msg;
+	int errnum = Z_OK;
+	int got;
+
+	/* gzread takes an unsigned and returns an int: stay well inside both */
+	if (n > (size_t)INT_MAX / 2)
+		n = (size_t)INT_MAX / 2;
+	got = gzread(s->gz, buf, (unsigned)n);
+	if (got > 0)
+		return got;
+	msg = gzerror(s->gz, &errnum);
+	/*
+	 * gzread reports a truncated gzip stream as a clean end of input and
+	 * leaves Z_BUF_ERROR behind; that is a damaged file, not the end.
+	 */
+	if (got == 0 && errnum == Z_OK)
+		return 0;
+	s->failed = 1;
+	if (errnum == Z_ERRNO)
+		msg = strerror(errno);
+	return scli_error_set(SCLI_EIO, "cannot read %s: %s", s->name,
+			      msg && *msg ? msg : "read error");
+}
+
+long scli_source_read(scli_source *s, void *buf, size_t n)
+{
+	size_t left;
+
+	assert(s && buf);
+	if (s->failed)
+		return scli_error_set(SCLI_EIO, "cannot read %s: earlier read failed", s->name);
+	if (n == 0)
+		return 0;
+	if (s->gz)
+		return source_read_gz(s, buf, n);
+	left = s->mem_len - s->mem_pos;
+	if (n > left)
+		n = left;
+	if (n > LONG_MAX)
+		n = LONG_MAX;
+	memcpy(buf, s->mem + s->mem_pos, n);
+	s->mem_pos += n;
+	return (long)n;
+}
+
+const char *scli_source_name(const scli_source *s)
+{
+	assert(s);
+	return s->name;
+}
+
+void scli_source_free(scli_source *s)
+{
+	if (!s)
+		return;
+	if (s->gz)
+		gzclose_r(s->gz);
+	free(s->mem);
+	free(s);
+}
