@@ -34,4 +34,11 @@ int scli_repo_postgres_open(scli_repo **out, const char *conninfo);
  */
 int scli_collector_csv_new(scli_collector **out, scli_source *src);
 
+/**
+ * A JSON collector reading `src` (borrowed: it must outlive the collector): a
+ * top-level array of objects, a single object, or NDJSON, detected by itself.
+ * Streaming: memory does not grow with the size of the input.
+ */
+int scli_collector_json_new(scli_collector **out, scli_source *src);
+
 #endif

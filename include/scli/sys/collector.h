@@ -56,7 +56,7 @@ enum {
  */
 typedef struct scli_reject {
 	uint64_t line;      /**< 1-based line where the row starts */
-	const char *reason; /**< precise reason, e.g. "timestamp: day is out of range for the month" */
+	const char *reason; /**< precise reason, e.g. `timestamp "2021-02-29": day is out of range for the month` */
 	const char *raw;    /**< the row's original text, without its line terminator */
 	size_t raw_len;
 } scli_reject;
