@@ -81,23 +81,38 @@ int main(int argc, char **argv)
 	const char *start_text = "2021-03-01";
 	int64_t start;
 	int header = 0, c;
-	char (*ids)[33];
+	char(*ids)[33];
 	double *cum, total = 0;
 	uint64_t *recent;
 	char uuid[37], ts[40];
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': rows = strtoull(optarg, NULL, 10); break;
-		case 's': seed = strtoull(optarg, NULL, 10); break;
-		case 'c': customers = strtoull(optarg, NULL, 10); break;
-		case 'd': days = strtoull(optarg, NULL, 10); break;
-		case 't': start_text = optarg; break;
-		case 'p': dup_permille = strtoull(optarg, NULL, 10); break;
-		case 'H': header = 1; break;
+		case 'n':
+			rows = strtoull(optarg, NULL, 10);
+			break;
+		case 's':
+			seed = strtoull(optarg, NULL, 10);
+			break;
+		case 'c':
+			customers = strtoull(optarg, NULL, 10);
+			break;
+		case 'd':
+			days = strtoull(optarg, NULL, 10);
+			break;
+		case 't':
+			start_text = optarg;
+			break;
+		case 'p':
+			dup_permille = strtoull(optarg, NULL, 10);
+			break;
+		case 'H':
+			header = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: scli-gen [--rows N] [--seed S] [--customers K] "
-					"[--days D] [--start DATE] [--dup-permille P] [--header]\n");
+			fprintf(stderr,
+				"usage: scli-gen [--rows N] [--seed S] [--customers K] "
+				"[--days D] [--start DATE] [--dup-permille P] [--header]\n");
 			return 2;
 		}
 	}
@@ -125,7 +140,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < rows; i++) {
 		double u = (double)(rng_next() >> 11) / 9007199254740992.0 * total;
 		uint64_t k = 0, kind = rng_below(1000);
-		int64_t us = start + (int64_t)rng_below(days * (uint64_t)SCLI_US_PER_DAY / 1000) * 1000;
+		int64_t us =
+		    start + (int64_t)rng_below(days * (uint64_t)SCLI_US_PER_DAY / 1000) * 1000;
 
 		while (k + 1 < customers && cum[k] < u)
 			k++;
@@ -142,7 +158,8 @@ int main(int argc, char **argv)
 		}
 		format_real(ts, sizeof(ts), us);
 		if (kind >= 995) /* odd ids, as in the real data: a date with a space, a number */
-			printf("%s,%s,%s %06" PRIu64 ",%s\n", ids[k], "INGEST", ts, i % 1000000, ts);
+			printf("%s,%s,%s %06" PRIu64 ",%s\n", ids[k], "INGEST", ts, i % 1000000,
+			       ts);
 		else
 			printf("%s,%s,%s,%s\n", ids[k], kind % 3 ? "INGEST" : "QUERY", uuid, ts);
 	}

@@ -263,26 +263,35 @@ static int pg_prepare(pg_repo *r)
 	return 0;
 }
 
-/* Append `s` in COPY text form. Fields hold no control characters (the domain
- * rejects them), so only the backslash needs escaping. */
-static char *put_field(char *p, const char *s, size_t len)
-{
-	size_t i;
+/* Binary COPY: big-endian integers, text fields as raw bytes, timestamptz as
+ * microseconds since 2000-01-01 — the server parses nothing. Measured against
+ * text COPY on 1M events: the same within noise on a first load (~16 s, the
+ * unique-index merge dominates), slightly faster on a re-load; kept because it
+ * needs no escaping and carries the microseconds exactly. */
+#define PG_EPOCH_OFFSET_US INT64_C(946684800000000)
 
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\\')
-			*p++ = '\\';
-		*p++ = s[i];
-	}
+static char *put_be(char *p, uint64_t v, int bytes)
+{
+	int i;
+
+	for (i = bytes - 1; i >= 0; i--)
+		*p++ = (char)(v >> (8 * i) & 0xff);
 	return p;
+}
+
+static char *put_bin_text(char *p, const char *s, size_t len)
+{
+	p = put_be(p, len, 4);
+	memcpy(p, s, len);
+	return p + len;
 }
 
 static int build_copy(size_t *len_out, pg_repo *r, const scli_event *events, size_t n)
 {
-	/* worst case: every text byte escaped, plus ord, timestamp and separators */
-	size_t need =
-	    n * (2 * (SCLI_CUSTOMER_ID_MAX + SCLI_TRANSACTION_ID_MAX + SCLI_EVENT_TYPE_MAX) +
-		 SCLI_TIMESTAMP_BUFSZ + 24);
+	static const char signature[11] = "PGCOPY\n\377\r\n";
+	size_t need = 19 + 2 +
+		      n * (2 + 5 * 4 + 4 + 8 + SCLI_CUSTOMER_ID_MAX + SCLI_TRANSACTION_ID_MAX +
+			   SCLI_EVENT_TYPE_MAX);
 	size_t i;
 	char *p;
 
@@ -295,19 +304,20 @@ static int build_copy(size_t *len_out, pg_repo *r, const scli_event *events, siz
 		r->copycap = need;
 	}
 	p = r->copybuf;
+	memcpy(p, signature, sizeof(signature)); /* includes the trailing NUL byte */
+	p = put_be(p + sizeof(signature), 0, 4); /* flags */
+	p = put_be(p, 0, 4);			 /* header extension length */
 	for (i = 0; i < n; i++) {
 		const scli_event *ev = &events[i];
 
-		p += snprintf(p, 24, "%zu\t", i);
-		p = put_field(p, ev->customer_id, ev->customer_id_len);
-		*p++ = '\t';
-		p = put_field(p, ev->transaction_id, ev->transaction_id_len);
-		*p++ = '\t';
-		p = put_field(p, ev->event_type, ev->event_type_len);
-		*p++ = '\t';
-		p += scli_timestamp_format(p, ev->ts_us);
-		*p++ = '\n';
+		p = put_be(p, 5, 2);
+		p = put_be(put_be(p, 4, 4), (uint64_t)i, 4);
+		p = put_bin_text(p, ev->customer_id, ev->customer_id_len);
+		p = put_bin_text(p, ev->transaction_id, ev->transaction_id_len);
+		p = put_bin_text(p, ev->event_type, ev->event_type_len);
+		p = put_be(put_be(p, 8, 4), (uint64_t)(ev->ts_us - PG_EPOCH_OFFSET_US), 8);
 	}
+	p = put_be(p, 0xffff, 2); /* trailer: -1 */
 	*len_out = (size_t)(p - r->copybuf);
 	return 0;
 }
@@ -315,7 +325,7 @@ static int build_copy(size_t *len_out, pg_repo *r, const scli_event *events, siz
 static int pg_copy(pg_repo *r, size_t len)
 {
 	PGresult *res = PQexec(r->conn, "COPY scli_stage (ord, customer_id, transaction_id,"
-					" event_type, ts) FROM STDIN");
+					" event_type, ts) FROM STDIN (FORMAT binary)");
 	size_t off = 0;
 	int error = 0;
 

@@ -22,55 +22,55 @@ typedef struct command {
 } command;
 
 static const char main_usage[] =
-	"usage: scli [--database URL] COMMAND [OPTIONS]\n"
-	"\n"
-	"Exact hourly usage counts per customer.\n"
-	"\n"
-	"Commands:\n"
-	"%s"
-	"\n"
-	"Global options:\n"
-	"  --database URL  sqlite:PATH (default sqlite:scli.db), postgresql://... or\n"
-	"                  a libpq key=value string; else $SCLI_DATABASE\n"
-	"  --help          show this help (and `scli COMMAND --help`)\n"
-	"  --version       print the version\n"
-	"\n"
-	"Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 some rows rejected.\n";
+    "usage: scli [--database URL] COMMAND [OPTIONS]\n"
+    "\n"
+    "Exact hourly usage counts per customer.\n"
+    "\n"
+    "Commands:\n"
+    "%s"
+    "\n"
+    "Global options:\n"
+    "  --database URL  sqlite:PATH (default sqlite:scli.db), postgresql://... or\n"
+    "                  a libpq key=value string; else $SCLI_DATABASE\n"
+    "  --help          show this help (and `scli COMMAND --help`)\n"
+    "  --version       print the version\n"
+    "\n"
+    "Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 some rows rejected.\n";
 
 static const char init_usage[] =
-	"usage: scli [--database URL] init-db\n"
-	"\n"
-	"Create the schema, or upgrade an older one. Safe to run again. Refuses a\n"
-	"database whose schema is newer than this scli.\n";
+    "usage: scli [--database URL] init-db\n"
+    "\n"
+    "Create the schema, or upgrade an older one. Safe to run again. Refuses a\n"
+    "database whose schema is newer than this scli.\n";
 
 static const char load_usage[] =
-	"usage: scli [--database URL] load --collector csv --config PATH [--config PATH ...]\n"
-	"                                  [--rejects FILE] [--batch-size N] [--quiet]\n"
-	"\n"
-	"Load events into the database. Duplicates (same customer_id and\n"
-	"transaction_id) are counted once; loading a file again changes no count.\n"
-	"\n"
-	"  --collector csv   input format (CSV with or without a header row)\n"
-	"  --config PATH     input file; `-` for standard input; .gz read decompressed\n"
-	"  --rejects FILE    write each rejected row (source,line,reason,row) as CSV\n"
-	"  --batch-size N    events per transaction (default 10000)\n"
-	"  --quiet           no progress display\n"
-	"\n"
-	"Prints rows_read, inserted, duplicates and rejected for each source.\n"
-	"Exit code 3 when any row was rejected.\n";
+    "usage: scli [--database URL] load --collector csv --config PATH [--config PATH ...]\n"
+    "                                  [--rejects FILE] [--batch-size N] [--quiet]\n"
+    "\n"
+    "Load events into the database. Duplicates (same customer_id and\n"
+    "transaction_id) are counted once; loading a file again changes no count.\n"
+    "\n"
+    "  --collector csv   input format (CSV with or without a header row)\n"
+    "  --config PATH     input file; `-` for standard input; .gz read decompressed\n"
+    "  --rejects FILE    write each rejected row (source,line,reason,row) as CSV\n"
+    "  --batch-size N    events per transaction (default 10000)\n"
+    "  --quiet           no progress display\n"
+    "\n"
+    "Prints rows_read, inserted, duplicates and rejected for each source.\n"
+    "Exit code 3 when any row was rejected.\n";
 
 static const char count_usage[] =
-	"usage: scli [--database URL] count [--customer ID] --from A --to B\n"
-	"                                   [--format table|csv|json] [--skip-empty]\n"
-	"\n"
-	"Count events per UTC hour in [A, B). Without --customer, every customer\n"
-	"with at least one event in the range. Timestamps: 2021-03-01T04:00:00Z,\n"
-	"2021-03-01 04:00:00+00, 2021-03-01, ... (see the README).\n"
-	"\n"
-	"  --customer ID       one customer (listed with zero counts if it has no events)\n"
-	"  --from A, --to B    the half-open range A <= t < B\n"
-	"  --format F          table (default), csv or json\n"
-	"  --skip-empty        leave out hours with a count of 0\n";
+    "usage: scli [--database URL] count [--customer ID] --from A --to B\n"
+    "                                   [--format table|csv|json] [--skip-empty]\n"
+    "\n"
+    "Count events per UTC hour in [A, B). Without --customer, every customer\n"
+    "with at least one event in the range. Timestamps: 2021-03-01T04:00:00Z,\n"
+    "2021-03-01 04:00:00+00, 2021-03-01, ... (see the README).\n"
+    "\n"
+    "  --customer ID       one customer (listed with zero counts if it has no events)\n"
+    "  --from A, --to B    the half-open range A <= t < B\n"
+    "  --format F          table (default), csv or json\n"
+    "  --skip-empty        leave out hours with a count of 0\n";
 
 /* The error code of a failure, mapped to an exit code. */
 static int exit_code_for(int error)
@@ -142,9 +142,9 @@ done:
 #define MAX_PRINTED_REJECTS 20
 
 typedef struct load_ctx {
-	FILE *rejects;            /* --rejects file, or NULL */
+	FILE *rejects;		  /* --rejects file, or NULL */
 	const char *rejects_path; /* for messages */
-	uint64_t printed;         /* rejects reported on stderr so far */
+	uint64_t printed;	  /* rejects reported on stderr so far */
 	uint64_t total_rejects;
 	bool progress; /* a live progress line on stderr */
 } load_ctx;
@@ -270,8 +270,8 @@ static int cmd_load(const cli_globals *g, int argc, char **argv)
 			errno = 0;
 			batch = (size_t)strtoull(optarg, &end, 10);
 			if (errno || *end || optarg[0] == '-' || batch == 0 || batch > 1000000) {
-				rc = usage_error("load", "--batch-size must be 1..1000000, not '%s'",
-						 optarg);
+				rc = usage_error(
+				    "load", "--batch-size must be 1..1000000, not '%s'", optarg);
 				goto done;
 			}
 			break;
@@ -386,9 +386,8 @@ static int cmd_count(const cli_globals *g, int argc, char **argv)
 			else if (!strcmp(optarg, "json"))
 				format = FORMAT_JSON;
 			else
-				return usage_error("count",
-						   "unknown format '%s' (table, csv or json)",
-						   optarg);
+				return usage_error(
+				    "count", "unknown format '%s' (table, csv or json)", optarg);
 			break;
 		case 's':
 			skip_empty = true;
@@ -430,9 +429,9 @@ done:
 /* ---- dispatch ----------------------------------------------------------- */
 
 static const command commands[] = {
-	{"init-db", cmd_init_db, "create or upgrade the database schema", init_usage},
-	{"load", cmd_load, "load events from files into the database", load_usage},
-	{"count", cmd_count, "hourly event counts per customer over [A, B)", count_usage},
+    {"init-db", cmd_init_db, "create or upgrade the database schema", init_usage},
+    {"load", cmd_load, "load events from files into the database", load_usage},
+    {"count", cmd_count, "hourly event counts per customer over [A, B)", count_usage},
 };
 
 static void print_main_usage(FILE *out)

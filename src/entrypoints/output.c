@@ -29,10 +29,11 @@ static int print_table(FILE *out, const scli_count_result *res, bool skip_empty)
 			fprintf(out, "%-32s  %-27s  %10lld%s\n", s->customer_id, ts,
 				(long long)s->counts[i],
 				scli_bucket_is_partial(start, res->from_us, res->to_us)
-					? "  partial"
-					: "");
+				    ? "  partial"
+				    : "");
 		}
-		fprintf(out, "%-32s  %-27s  %10lld\n", s->customer_id, "total", (long long)s->total);
+		fprintf(out, "%-32s  %-27s  %10lld\n", s->customer_id, "total",
+			(long long)s->total);
 	}
 	return 0;
 }
@@ -73,7 +74,7 @@ static int print_csv(FILE *out, const scli_count_result *res, bool skip_empty)
 			csv_field(out, s->customer_id);
 			fprintf(out, ",%s,%lld,%s\r\n", ts, (long long)s->counts[i],
 				scli_bucket_is_partial(start, res->from_us, res->to_us) ? "true"
-											 : "false");
+											: "false");
 		}
 	}
 	return 0;
@@ -119,8 +120,8 @@ static int print_json(FILE *out, const scli_count_result *res, bool skip_empty)
 			if (!add_time(b, "start", start) ||
 			    !cJSON_AddNumberToObject(b, "count", (double)s->counts[i]) ||
 			    !cJSON_AddBoolToObject(
-				    b, "partial",
-				    scli_bucket_is_partial(start, res->from_us, res->to_us)))
+				b, "partial",
+				scli_bucket_is_partial(start, res->from_us, res->to_us)))
 				goto done;
 		}
 	}

@@ -41,7 +41,8 @@ int cli_open_repo(scli_repo **out, const char *url, bool create)
 		const char *path = url + 7;
 
 		if (!*path)
-			return scli_error_set(SCLI_EINVALID, "database URL \"sqlite:\" names no file");
+			return scli_error_set(SCLI_EINVALID,
+					      "database URL \"sqlite:\" names no file");
 		return scli_repo_sqlite_open(out, path, create);
 	}
 	/* libpq takes URLs and key=value strings alike; the adapter never echoes a password. */

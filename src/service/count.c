@@ -91,9 +91,8 @@ int scli_service_count(scli_count_result **out, scli_repo *repo, const char *cus
 	}
 	if ((error = scli_repo_check_schema(repo)) < 0)
 		goto done;
-	if (res->nbuckets > 0 &&
-	    (error = scli_repo_count_hourly(repo, customer_id, from_us, to_us, collect_row, &ctx)) <
-		    0)
+	if (res->nbuckets > 0 && (error = scli_repo_count_hourly(repo, customer_id, from_us, to_us,
+								 collect_row, &ctx)) < 0)
 		goto done;
 	qsort(ctx.rows, ctx.n, sizeof(*ctx.rows), compare_rows);
 
@@ -114,8 +113,9 @@ int scli_service_count(scli_count_result **out, scli_repo *repo, const char *cus
 		int64_t idx;
 
 		if (customer_id && strcmp(row->customer_id, customer_id)) {
-			error = scli_error_set(SCLI_ERROR, "%s repository returned another customer",
-					       scli_repo_name(repo));
+			error =
+			    scli_error_set(SCLI_ERROR, "%s repository returned another customer",
+					   scli_repo_name(repo));
 			goto done;
 		}
 		if (!customer_id &&
@@ -127,7 +127,8 @@ int scli_service_count(scli_count_result **out, scli_repo *repo, const char *cus
 		idx = (row->hour - res->first_hour_us) / SCLI_US_PER_HOUR;
 		if (row->hour != scli_hour_floor(row->hour) || idx < 0 ||
 		    (size_t)idx >= res->nbuckets) {
-			error = scli_error_set(SCLI_ERROR, "%s repository returned an hour outside the range",
+			error = scli_error_set(SCLI_ERROR,
+					       "%s repository returned an hour outside the range",
 					       scli_repo_name(repo));
 			goto done;
 		}

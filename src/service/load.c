@@ -44,8 +44,8 @@ int scli_service_load(scli_load_report *report, scli_repo *repo, scli_collector 
 	if ((error = scli_repo_check_schema(repo)) < 0)
 		goto done;
 	if (!(batch = malloc(cap * sizeof(*batch)))) {
-		error = scli_error_set(SCLI_ENOMEM, "out of memory allocating a batch of %zu events",
-				       cap);
+		error = scli_error_set(SCLI_ENOMEM,
+				       "out of memory allocating a batch of %zu events", cap);
 		goto done;
 	}
 	for (;;) {
