@@ -257,6 +257,137 @@ static void count_rejects_bad_ranges_and_ids(void **state)
 	assert_null(res);
 }
 
+/* ---- a repository that misbehaves on purpose ---------------------------- */
+
+typedef struct liar_repo {
+	scli_repo base;
+	const char *customer; /* what count_hourly reports */
+	int64_t hour;
+	size_t store_shortfall; /* events of a batch it "forgets" */
+	int store_error;	/* returned by store_batch when non-zero */
+} liar_repo;
+
+static int liar_ok(scli_repo *r)
+{
+	(void)r;
+	return 0;
+}
+
+static int liar_store(size_t *ins, size_t *dup, scli_repo *r, const scli_event *ev, size_t n)
+{
+	liar_repo *l = (liar_repo *)r;
+
+	(void)ev;
+	if (l->store_error)
+		return scli_error_set(l->store_error, "database went away");
+	*ins = n - l->store_shortfall;
+	*dup = 0;
+	return 0;
+}
+
+static int liar_count(scli_repo *r, const char *customer_id, int64_t from, int64_t to,
+		      scli_hour_cb cb, void *ctx)
+{
+	liar_repo *l = (liar_repo *)r;
+
+	(void)customer_id;
+	(void)from;
+	(void)to;
+	return cb(ctx, l->customer, l->hour, 1);
+}
+
+static const scli_repo_ops liar_ops = {
+    SCLI_REPO_OPS_VERSION, "liar", liar_ok, liar_ok, liar_store, liar_count, NULL, NULL};
+
+static void count_refuses_answers_a_broken_repository_gives(void **state)
+{
+	liar_repo liar = {{&liar_ops}, "other", T0, 0, 0};
+	scli_count_result *res = NULL;
+
+	(void)state;
+	assert_int_equal(scli_service_count(&res, &liar.base, "asked", T0, T0 + H), SCLI_ERROR);
+	assert_non_null(strstr(scli_error_last(), "another customer"));
+	liar.hour = T0 + 5 * H;
+	assert_int_equal(scli_service_count(&res, &liar.base, NULL, T0, T0 + H), SCLI_ERROR);
+	assert_non_null(strstr(scli_error_last(), "outside the range"));
+	liar.hour = T0 + 1; /* not an hour start */
+	assert_int_equal(scli_service_count(&res, &liar.base, NULL, T0, T0 + H), SCLI_ERROR);
+	assert_null(res);
+}
+
+static void load_refuses_a_batch_that_loses_events(void **state)
+{
+	static const script_row rows[] = {{SCLI_NEXT_EVENT, "a", "1", T0},
+					  {SCLI_NEXT_EVENT, "a", "2", T0}};
+	liar_repo liar = {{&liar_ops}, "a", T0, 1, 0};
+	script_collector col = script(rows, 2);
+	scli_load_report rep = {0};
+
+	(void)state;
+	assert_int_equal(scli_service_load(&rep, &liar.base, &col.base, "x", NULL), SCLI_ERROR);
+	assert_non_null(strstr(scli_error_last(), "accounted for 1 of 2"));
+}
+
+static void load_passes_store_errors_up(void **state)
+{
+	static const script_row rows[] = {{SCLI_NEXT_EVENT, "a", "1", T0}};
+	liar_repo liar = {{&liar_ops}, "a", T0, 0, SCLI_EIO};
+	script_collector col = script(rows, 1);
+	scli_load_report rep = {0};
+
+	(void)state;
+	assert_int_equal(scli_service_load(&rep, &liar.base, &col.base, "x", NULL), SCLI_EIO);
+	assert_string_equal(scli_error_last(), "database went away");
+	assert_int_equal(rep.inserted, 0);
+}
+
+static int stop_at_reject(void *ctx, const char *source, const scli_reject *rej)
+{
+	(void)ctx;
+	(void)source;
+	(void)rej;
+	return scli_error_set(SCLI_ERANGE, "too many rejects");
+}
+
+typedef struct progress_log {
+	int calls;
+	uint64_t last_rows;
+} progress_log;
+
+static void log_progress(void *ctx, const char *source, const scli_load_report *so_far)
+{
+	progress_log *log = ctx;
+
+	(void)source;
+	log->calls++;
+	log->last_rows = so_far->rows_read;
+}
+
+static void load_reports_progress_and_can_be_stopped_by_rejects(void **state)
+{
+	static const script_row rows[] = {
+	    {SCLI_NEXT_EVENT, "a", "1", T0}, {SCLI_NEXT_EVENT, "a", "2", T0},
+	    {SCLI_NEXT_EVENT, "a", "3", T0}, {SCLI_NEXT_REJECT, NULL, NULL, 0},
+	    {SCLI_NEXT_EVENT, "a", "4", T0},
+	};
+	script_collector col = script(rows, 3);
+	scli_load_report rep = {0};
+	progress_log log = {0};
+	scli_load_options opts = {
+	    .batch_size = 2, .on_progress = log_progress, .progress_ctx = &log};
+
+	/* one call per committed batch, plus the final one */
+	assert_int_equal(scli_service_load(&rep, *state, &col.base, "x", &opts), 0);
+	assert_int_equal(log.calls, 2);
+	assert_int_equal(log.last_rows, 3);
+
+	col = script(rows, 5);
+	memset(&rep, 0, sizeof(rep));
+	opts.on_reject = stop_at_reject;
+	assert_int_equal(scli_service_load(&rep, *state, &col.base, "x", &opts), SCLI_ERANGE);
+	assert_int_equal(rep.rejected, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +403,11 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(count_empty_range_has_no_buckets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(count_rejects_bad_ranges_and_ids, setup, teardown),
+	    cmocka_unit_test(count_refuses_answers_a_broken_repository_gives),
+	    cmocka_unit_test(load_refuses_a_batch_that_loses_events),
+	    cmocka_unit_test(load_passes_store_errors_up),
+	    cmocka_unit_test_setup_teardown(load_reports_progress_and_can_be_stopped_by_rejects,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("service", tests, NULL, NULL);
