@@ -16,8 +16,39 @@
 
 #define SCLI_REPO_OPS_VERSION 1
 
-/** Schema version this build creates and understands. */
-#define SCLI_SCHEMA_VERSION 1
+/**
+ * Schema version this build creates and understands. 1: events, hourly rollup,
+ * meta. 2: adds the load ledger. init_schema upgrades older versions in place;
+ * check_schema refuses older ones ("run `scli init-db` to upgrade") and newer ones.
+ */
+#define SCLI_SCHEMA_VERSION 2
+
+/** State of one load in the ledger. A killed load stays RUNNING forever; only COMPLETED counts. */
+typedef enum scli_load_state {
+	SCLI_LOAD_RUNNING = 0,
+	SCLI_LOAD_COMPLETED = 1,
+	SCLI_LOAD_FAILED = 2
+} scli_load_state;
+
+#define SCLI_SOURCE_NAME_MAX 1024
+#define SCLI_HASH_HEX_LEN 32
+#define SCLI_LOAD_ERROR_MAX 255
+
+/** One load of one source, as the ledger keeps it. Plain data, owned by whoever holds it. */
+typedef struct scli_load_record {
+	int64_t id;            /**< ledger id, assigned by ledger_begin */
+	scli_load_state state;
+	char source[SCLI_SOURCE_NAME_MAX + 1]; /**< path as given, or "<stdin>" */
+	int64_t size;                          /**< bytes of the source, -1 when unknown */
+	char hash[SCLI_HASH_HEX_LEN + 1];      /**< XXH3-128 of the source's bytes, hex; "" when unknown */
+	int64_t started_us;                    /**< UTC microseconds */
+	int64_t ended_us;                      /**< 0 while running */
+	uint64_t rows_read, inserted, duplicates, rejected;
+	char error[SCLI_LOAD_ERROR_MAX + 1];   /**< why it failed; "" otherwise */
+} scli_load_record;
+
+/** Called for each listed load; return negative to stop (returned by ledger_list). */
+typedef int (*scli_load_record_cb)(void *ctx, const scli_load_record *rec);
 
 typedef struct scli_repo scli_repo;
 
@@ -62,6 +93,20 @@ typedef struct scli_repo_ops {
 
 	/** Schema version stored in the database (0 when none). */
 	int (*schema_version)(int *version_out, scli_repo *r);
+
+	/* the load ledger (optional in the table; every shipped adapter has it) */
+
+	/**
+	 * Record the start of a load, in its own committed transaction, from
+	 * rec->source, size, hash and started_us; state RUNNING. Sets `*id_out`.
+	 */
+	int (*ledger_begin)(int64_t *id_out, scli_repo *r, const scli_load_record *rec);
+	/** Record the end of load rec->id: state, ended_us, the four figures, error. */
+	int (*ledger_finish)(scli_repo *r, const scli_load_record *rec);
+	/** The newest COMPLETED load with this hash into `*rec_out`; SCLI_ENOTFOUND when none. */
+	int (*ledger_find_completed)(scli_load_record *rec_out, scli_repo *r, const char *hash);
+	/** Up to `limit` loads, newest (highest id) first. */
+	int (*ledger_list)(scli_repo *r, size_t limit, scli_load_record_cb cb, void *ctx);
 } scli_repo_ops;
 
 /** Base struct every repository adapter embeds first. */
@@ -108,6 +153,39 @@ static inline int scli_repo_schema_version(int *version_out, scli_repo *r)
 		return scli_error_set(SCLI_EUNSUPPORTED, "%s repository cannot report its schema version",
 				      r->ops->name);
 	return r->ops->schema_version(version_out, r);
+}
+
+static inline int scli_repo_no_ledger(const scli_repo *r)
+{
+	return scli_error_set(SCLI_EUNSUPPORTED, "%s repository has no load ledger", r->ops->name);
+}
+
+static inline int scli_repo_ledger_begin(int64_t *id_out, scli_repo *r,
+					 const scli_load_record *rec)
+{
+	assert(r && r->ops);
+	return r->ops->ledger_begin ? r->ops->ledger_begin(id_out, r, rec) : scli_repo_no_ledger(r);
+}
+
+static inline int scli_repo_ledger_finish(scli_repo *r, const scli_load_record *rec)
+{
+	assert(r && r->ops);
+	return r->ops->ledger_finish ? r->ops->ledger_finish(r, rec) : scli_repo_no_ledger(r);
+}
+
+static inline int scli_repo_ledger_find_completed(scli_load_record *rec_out, scli_repo *r,
+						  const char *hash)
+{
+	assert(r && r->ops);
+	return r->ops->ledger_find_completed ? r->ops->ledger_find_completed(rec_out, r, hash)
+					     : scli_repo_no_ledger(r);
+}
+
+static inline int scli_repo_ledger_list(scli_repo *r, size_t limit, scli_load_record_cb cb,
+					void *ctx)
+{
+	assert(r && r->ops);
+	return r->ops->ledger_list ? r->ops->ledger_list(r, limit, cb, ctx) : scli_repo_no_ledger(r);
 }
 
 /** Close and free a repository (NULL-safe). */
