@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 
 # Debian 12 packages needed to build, test and run (installed by `make deps`, as root).
 DEB_PACKAGES = build-essential cmake pkg-config libsqlite3-dev libpq-dev libcsv-dev libcjson-dev \
-	zlib1g-dev libcmocka-dev gcovr sqlite3 postgresql postgresql-client
+	zlib1g-dev libxxhash-dev libcmocka-dev gcovr sqlite3 postgresql postgresql-client
 
 .PHONY: all build deps demo test sample coverage asan clean format
 

@@ -50,6 +50,33 @@ typedef struct scli_load_options {
 int scli_service_load(scli_load_report *report, scli_repo *repo, scli_collector *col,
 		      const char *source_name, const scli_load_options *opts);
 
+/** What the ledger needs to know about a source before it is loaded. */
+typedef struct scli_source_info {
+	const char *name; /**< path as given, or "<stdin>" */
+	int64_t size;     /**< bytes as stored, -1 when unknown */
+	const char *hash; /**< XXH3-128 hex of the bytes as stored; "" when unknown (stdin) */
+} scli_source_info;
+
+/**
+ * Whether a source with this content hash was loaded completely before: 1 and
+ * `*load_id_out` set when so, 0 when not (an empty hash is never found).
+ * Running, killed and failed loads do not count.
+ */
+int scli_service_find_loaded(int64_t *load_id_out, scli_repo *repo, const char *hash);
+
+/**
+ * scli_service_load with a ledger record around it: the record is written as
+ * RUNNING before the first row is read, and as COMPLETED (with the four
+ * figures) or FAILED (with the reason) at the end. `*load_id_out` is the
+ * ledger id. On failure the load's own error is returned and its message kept.
+ */
+int scli_service_load_recorded(int64_t *load_id_out, scli_load_report *report, scli_repo *repo,
+			       scli_collector *col, const scli_source_info *info,
+			       const scli_load_options *opts);
+
+/** Up to `limit` recent loads, newest first, through `cb`. */
+int scli_service_list_loads(scli_repo *repo, size_t limit, scli_load_record_cb cb, void *ctx);
+
 /** One customer's hourly series; counts[i] belongs to hour first + i hours. */
 typedef struct scli_customer_series {
 	char customer_id[SCLI_CUSTOMER_ID_MAX + 1];

@@ -447,13 +447,13 @@ static int header_check(csv_collector *c)
 
 	if (c->hdr_dup)
 		return c->fatal =
-			   scli_error_set(SCLI_EINVALID, "%s:%llu: header has column %s twice",
+			   scli_error_set(SCLI_ERROR, "%s:%llu: header has column %s twice",
 					  scli_source_name(c->src), (unsigned long long)c->row_line,
 					  column_names[c->hdr_dup - 1]);
 	for (k = 0; k < COL_COUNT; k++)
 		if (!c->hdr_seen[k])
 			return c->fatal =
-				   scli_error_set(SCLI_EINVALID, "%s:%llu: header lacks column %s",
+				   scli_error_set(SCLI_ERROR, "%s:%llu: header lacks column %s",
 						  scli_source_name(c->src),
 						  (unsigned long long)c->row_line, column_names[k]);
 	c->ncols = c->nfields;

@@ -10,7 +10,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zlib.h>
 
 /* zlib's own buffer: large reads keep the per-call overhead of gzread low. */
@@ -21,7 +23,8 @@ struct scli_source {
 	unsigned char *mem; /* owned copy of the memory source's data */
 	size_t mem_len;
 	size_t mem_pos;
-	int failed; /* sticky: a read error is not retried */
+	int failed;   /* sticky: a read error is not retried */
+	int64_t size; /* of a regular file as stored; -1 otherwise */
 	char name[];
 };
 
@@ -33,6 +36,7 @@ static int source_alloc(scli_source **out, const char *name)
 	if (!s)
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	memcpy(s->name, name, len + 1);
+	s->size = -1;
 	*out = s;
 	return 0;
 }
@@ -63,6 +67,12 @@ int scli_source_open(scli_source **out, const char *path)
 		error = scli_error_set(SCLI_EIO, "cannot open %s: %s", s->name,
 				       errno ? strerror(errno) : "out of memory");
 		goto done;
+	}
+	{
+		struct stat st;
+
+		if (!is_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			s->size = (int64_t)st.st_size;
 	}
 	fd = -1; /* owned by s->gz now */
 	gzbuffer(s->gz, SOURCE_GZ_BUFFER);
@@ -162,4 +172,60 @@ void scli_source_free(scli_source *s)
 		gzclose_r(s->gz);
 	free(s->mem);
 	free(s);
+}
+
+int64_t scli_source_size(const scli_source *s)
+{
+	return s->size;
+}
+
+int64_t scli_source_offset(const scli_source *s)
+{
+	if (s->gz)
+		return (int64_t)gzoffset(s->gz);
+	return (int64_t)s->mem_pos;
+}
+
+int scli_source_hash_file(char hex_out[33], int64_t *size_out, const char *path)
+{
+	static const char digits[] = "0123456789abcdef";
+	XXH3_state_t *state = NULL;
+	XXH128_canonical_t canon;
+	unsigned char *buf = NULL;
+	int64_t total = 0;
+	int fd = -1, error = 0, i;
+	ssize_t n;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		error = scli_error_set(SCLI_EIO, "cannot open %s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (!(state = XXH3_createState()) || !(buf = malloc(SOURCE_GZ_BUFFER))) {
+		error = scli_error_set(SCLI_ENOMEM, "out of memory");
+		goto done;
+	}
+	XXH3_128bits_reset(state);
+	while ((n = read(fd, buf, SOURCE_GZ_BUFFER)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error = scli_error_set(SCLI_EIO, "cannot read %s: %s", path, strerror(errno));
+			goto done;
+		}
+		XXH3_128bits_update(state, buf, (size_t)n);
+		total += n;
+	}
+	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(state));
+	for (i = 0; i < 16; i++) {
+		hex_out[2 * i] = digits[canon.digest[i] >> 4];
+		hex_out[2 * i + 1] = digits[canon.digest[i] & 15];
+	}
+	hex_out[32] = '\0';
+	*size_out = total;
+done:
+	if (fd >= 0)
+		close(fd);
+	XXH3_freeState(state);
+	free(buf);
+	return error;
 }

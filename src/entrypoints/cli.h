@@ -2,6 +2,7 @@
 #ifndef SCLI_CLI_H
 #define SCLI_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -11,6 +12,29 @@
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_REJECTS = 3 };
 
 #define SCLI_DEFAULT_DATABASE "sqlite:scli.db"
+
+/* Options that come before the command name. */
+typedef struct cli_globals {
+	const char *database; /* --database, or NULL */
+} cli_globals;
+
+/* The exit code for a failure's error code. */
+int cli_exit_code_for(int error);
+
+/* Print the thread error as `scli: error: ...` and return its exit code. */
+int cli_fail(int error);
+
+/* Print a usage error (fmt takes one %s) and a pointer to --help; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+
+/* getopt_long over a command's arguments: -1 at the end, -2 after a reported usage error. */
+int cli_next_option(int argc, char **argv, const struct option *opts, const char *cmd);
+
+/* The load and loads commands (cmd_load.c). */
+extern const char cli_load_usage[];
+extern const char cli_loads_usage[];
+int cli_cmd_load(const cli_globals *g, int argc, char **argv);
+int cli_cmd_loads(const cli_globals *g, int argc, char **argv);
 
 /* Print `scli: error: <fmt>` on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

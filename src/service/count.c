@@ -94,7 +94,8 @@ int scli_service_count(scli_count_result **out, scli_repo *repo, const char *cus
 	if (res->nbuckets > 0 && (error = scli_repo_count_hourly(repo, customer_id, from_us, to_us,
 								 collect_row, &ctx)) < 0)
 		goto done;
-	qsort(ctx.rows, ctx.n, sizeof(*ctx.rows), compare_rows);
+	if (ctx.n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(ctx.rows, ctx.n, sizeof(*ctx.rows), compare_rows);
 
 	/* the number of series: the asked-for customer, or each distinct one seen */
 	ncust = customer_id ? 1 : 0;

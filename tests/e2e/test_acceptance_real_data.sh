@@ -33,7 +33,9 @@ expect_eq "$(wc -l <"$WORK/ours")" "72" "72 hours"
 
 # Loading it again changes nothing.
 run load --collector csv --config "$DATA/events.csv" --quiet
-expect_out "$DATA/events.csv: rows_read=147370 inserted=0 duplicates=147370 rejected=0" "reload: all duplicates"
+expect_out_has "already loaded (load 1), skipped" "reload of the same file is skipped by the ledger"
+run load --collector csv --config "$DATA/events.csv" --quiet --force
+expect_out "$DATA/events.csv: rows_read=147370 inserted=0 duplicates=147370 rejected=0" "forced reload: all duplicates"
 run count --customer b4f9279a0196e40632e947dd1a88e857 --from 2021-03-01T04:00:00Z --to 2021-03-01T06:30:00Z --format csv
 expect_out_has "b4f9279a0196e40632e947dd1a88e857,2021-03-01T05:00:00Z,1133,false" "counts unchanged after reload"
 }

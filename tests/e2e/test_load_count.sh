@@ -52,7 +52,10 @@ run count --from 2021-03-01 --to 2021-03-02 --format csv
 before=$OUT
 run load --collector csv --config "$WORK/events.csv"
 expect_rc 0 "reload"
-expect_out "$WORK/events.csv: rows_read=8 inserted=0 duplicates=8 rejected=0" "reload report"
+expect_out "$WORK/events.csv: already loaded (load 1), skipped; --force loads it again" "reload of the same content is skipped"
+run load --collector csv --config "$WORK/events.csv" --force
+expect_rc 0 "forced reload"
+expect_out "$WORK/events.csv: rows_read=8 inserted=0 duplicates=8 rejected=0" "forced reload: all duplicates"
 run count --from 2021-03-01 --to 2021-03-02 --format csv
 expect_eq "$OUT" "$before" "counts unchanged after reload"
 

@@ -296,8 +296,12 @@ static int liar_count(scli_repo *r, const char *customer_id, int64_t from, int64
 	return cb(ctx, l->customer, l->hour, 1);
 }
 
-static const scli_repo_ops liar_ops = {
-    SCLI_REPO_OPS_VERSION, "liar", liar_ok, liar_ok, liar_store, liar_count, NULL, NULL};
+static const scli_repo_ops liar_ops = {.version = SCLI_REPO_OPS_VERSION,
+				       .name = "liar",
+				       .init_schema = liar_ok,
+				       .check_schema = liar_ok,
+				       .store_batch = liar_store,
+				       .count_hourly = liar_count};
 
 static void count_refuses_answers_a_broken_repository_gives(void **state)
 {

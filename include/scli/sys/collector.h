@@ -35,6 +35,19 @@ int scli_source_from_memory(scli_source **out, const void *data, size_t len, con
  */
 long scli_source_read(scli_source *s, void *buf, size_t n);
 
+/** Size in bytes of the file as stored (compressed for gzip), -1 when unknown (stdin, pipes, memory). */
+int64_t scli_source_size(const scli_source *s);
+
+/** Bytes of the file as stored consumed so far (for progress against scli_source_size). */
+int64_t scli_source_offset(const scli_source *s);
+
+/**
+ * XXH3-128 of the bytes of the file at `path` as stored, as 32 lowercase hex
+ * digits plus NUL into `hex_out`; its size into `*size_out`. Reads the file
+ * once, in constant memory. SCLI_EIO (message names the path) on failure.
+ */
+int scli_source_hash_file(char hex_out[33], int64_t *size_out, const char *path);
+
 /** Name for messages: the path, "<stdin>" for "-" (borrowed). */
 const char *scli_source_name(const scli_source *s);
 
