@@ -1,0 +1,917 @@
+/*
+ * The JSON collector: the three shapes, field spellings and types, numeric
+ * timestamps, resynchronising after invalid JSON, limits, line numbers and
+ * raw text of rejects, and files (gzip).
+ *
+ * Most cases run an input through the collector and compare a transcript,
+ * one line per result, so a failure shows the whole picture at once:
+ *   E cust|type|tx|2021-03-01T04:00:00Z     an event
+ *   R<line> reason | raw                     a reject (raw with \n, \r escaped)
+ *   END  or  ERR <code> <message>            how it stopped
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "scli/adapters.h"
+#include "scli/timestamp.h"
+
+#define S(lit) lit, sizeof(lit) - 1
+/* `t` starts with the literal `lit` */
+#define assert_prefix(t, lit) assert_memory_equal(t, lit, sizeof(lit) - 1)
+
+typedef struct {
+	char *p;
+	size_t len, cap;
+} strbuf;
+
+static void sb_add(strbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_fill(strbuf *b, char ch, size_t n)
+{
+	sb_add(b, "", 0);
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memset(b->p + b->len, ch, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_printf(strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *tmp;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0);
+	tmp = malloc((size_t)n + 1);
+	assert_non_null(tmp);
+	va_start(ap, fmt);
+	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb_add(b, tmp, (size_t)n);
+	free(tmp);
+}
+
+/* Raw text, with line breaks made visible so a transcript stays one line per result. */
+static void sb_raw(strbuf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			sb_add(b, S("\\n"));
+		else if (s[i] == '\r')
+			sb_add(b, S("\\r"));
+		else
+			sb_add(b, s + i, 1);
+	}
+}
+
+/* Run a collector to its end and describe every result. The caller frees. */
+static char *transcript_of(scli_source *src)
+{
+	scli_collector *col = NULL;
+	strbuf b = {0};
+	scli_event ev;
+	scli_reject rej;
+	int kind;
+
+	assert_int_equal(scli_collector_json_new(&col, src), 0);
+	sb_add(&b, "", 0);
+	for (;;) {
+		memset(&rej, 0, sizeof(rej));
+		kind = scli_collector_next(&ev, &rej, col);
+		if (kind == SCLI_NEXT_EVENT) {
+			char ts[SCLI_TIMESTAMP_BUFSZ];
+
+			scli_timestamp_format(ts, ev.ts_us);
+			assert_int_equal(strlen(ev.customer_id), ev.customer_id_len);
+			assert_int_equal(strlen(ev.event_type), ev.event_type_len);
+			assert_int_equal(strlen(ev.transaction_id), ev.transaction_id_len);
+			sb_printf(&b, "E %s|%s|%s|%s\n", ev.customer_id, ev.event_type,
+				  ev.transaction_id, ts);
+		} else if (kind == SCLI_NEXT_REJECT) {
+			/* the raw text is NUL-terminated as a courtesy; its length is what counts
+			 */
+			assert_int_equal(rej.raw[rej.raw_len], '\0');
+			sb_printf(&b, "R%llu %s | ", (unsigned long long)rej.line, rej.reason);
+			sb_raw(&b, rej.raw, rej.raw_len);
+			sb_add(&b, S("\n"));
+		} else if (kind == SCLI_NEXT_END) {
+			sb_add(&b, S("END"));
+			/* the end stays the end */
+			assert_int_equal(scli_collector_next(&ev, &rej, col), SCLI_NEXT_END);
+			break;
+		} else {
+			sb_printf(&b, "ERR %d %s", kind, scli_error_last());
+			/* a fatal error stays fatal */
+			assert_int_equal(scli_collector_next(&ev, &rej, col), kind);
+			break;
+		}
+	}
+	scli_collector_free(col);
+	return b.p;
+}
+
+static char *transcript(const char *data, size_t len)
+{
+	scli_source *src = NULL;
+	char *t;
+
+	assert_int_equal(scli_source_from_memory(&src, data, len, "mem"), 0);
+	t = transcript_of(src);
+	scli_source_free(src);
+	return t;
+}
+
+#define EXPECT(input, expected)                                                                    \
+	do {                                                                                       \
+		char *t_ = transcript(S(input));                                                   \
+		assert_string_equal(t_, expected);                                                 \
+		free(t_);                                                                          \
+	} while (0)
+
+#define OBJ1                                                                                       \
+	"{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":\"t1\","             \
+	"\"timestamp\":\"2021-03-01T04:00:00Z\"}"
+#define OBJ2                                                                                       \
+	"{\"customer_id\": \"c2\", \"event_type\": \"QUERY\", \"transaction_id\": \"t2\", "        \
+	"\"timestamp\": \"2021-03-01 05:30:00.5+00\"}"
+#define EV1 "E c1|INGEST|t1|2021-03-01T04:00:00Z\n"
+#define EV2 "E c2|QUERY|t2|2021-03-01T05:30:00.5Z\n"
+/* the three text fields of OBJ1, to build objects with another timestamp or extra keys */
+#define TEXT1 "\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":\"t1\""
+
+static void test_shapes(void **state)
+{
+	(void)state;
+	/* a top-level array */
+	EXPECT("[" OBJ1 "," OBJ2 "]", EV1 EV2 "END");
+	EXPECT("[]", "END");
+	EXPECT(" [ \n ] \n", "END");
+	/* a single object */
+	EXPECT(OBJ1, EV1 "END");
+	EXPECT("\n\n  " OBJ1 "  \n\n", EV1 "END");
+	/* NDJSON, with and without a final line break */
+	EXPECT(OBJ1 "\n" OBJ2 "\n", EV1 EV2 "END");
+	EXPECT(OBJ1 "\n" OBJ2, EV1 EV2 "END");
+	/* nothing at all */
+	EXPECT("", "END");
+	EXPECT(" \r\n\t\n", "END");
+}
+
+static void test_pretty_printed(void **state)
+{
+	(void)state;
+	/* an array spanning many lines, whitespace everywhere */
+	EXPECT("[\n"
+	       "  {\n"
+	       "    \"customer_id\" : \"c1\" ,\n"
+	       "    \"event_type\":\"INGEST\",\n"
+	       "    \"transaction_id\":\n"
+	       "        \"t1\",\n"
+	       "    \"timestamp\": \"2021-03-01T04:00:00Z\"\n"
+	       "  }\n"
+	       "  ,\n"
+	       "\t" OBJ2 "\r\n"
+	       "]\n",
+	       EV1 EV2 "END");
+	/* pretty-printed objects one after another (a concatenated stream) */
+	EXPECT("{\n \"customer_id\": \"c1\",\n \"event_type\": \"INGEST\",\n"
+	       " \"transaction_id\": \"t1\",\n \"timestamp\": \"2021-03-01T04:00:00Z\"\n}\n"
+	       "{\n \"customer_id\": \"c2\",\n \"event_type\": \"QUERY\",\n"
+	       " \"transaction_id\": \"t2\",\n \"timestamp\": \"2021-03-01 05:30:00.5+00\"\n}",
+	       EV1 EV2 "END");
+	/* objects back to back on one line */
+	EXPECT(OBJ1 OBJ2, EV1 EV2 "END");
+	/* commas between array elements are not checked: nothing is lost either way */
+	EXPECT("[" OBJ1 " " OBJ2 "]", EV1 EV2 "END");
+	EXPECT("[," OBJ1 ",," OBJ2 ",]", EV1 EV2 "END");
+	/* two arrays in a row read as one stream */
+	EXPECT("[" OBJ1 "]\n[" OBJ2 "]\n", EV1 EV2 "END");
+}
+
+static void test_ndjson_blank_lines_crlf_bom(void **state)
+{
+	(void)state;
+	EXPECT("\r\n\r\n" OBJ1 "\r\n\r\n\r\n" OBJ2 "\r\n", EV1 EV2 "END");
+	EXPECT("\n\n" OBJ1 "\n   \n\t\n" OBJ2 "\n\n\n", EV1 EV2 "END");
+	EXPECT("\xEF\xBB\xBF" OBJ1 "\n" OBJ2 "\n", EV1 EV2 "END");
+	EXPECT("\xEF\xBB\xBF[" OBJ1 "]", EV1 "END");
+	EXPECT("\xEF\xBB\xBF", "END");
+	/* line numbers still count the blank lines and CRLF */
+	EXPECT("\r\n" OBJ1 "\r\n\r\n{}\r\n" OBJ2, EV1 "R4 customer_id is missing | {}\n" EV2 "END");
+}
+
+static void test_key_spellings(void **state)
+{
+	(void)state;
+	EXPECT("{\"customerId\":\"c1\",\"eventType\":\"INGEST\",\"transactionId\":\"t1\","
+	       "\"timestamp\":\"2021-03-01T04:00:00Z\"}",
+	       EV1 "END");
+	EXPECT("{\"CUSTOMER_ID\":\"c1\",\"EventType\":\"INGEST\",\"TransactionID\":\"t1\","
+	       "\"TimeStamp\":\"2021-03-01T04:00:00Z\"}",
+	       EV1 "END");
+	/* keys in any order; a key spelled with an escape is still the key */
+	EXPECT("{\"timestamp\":\"2021-03-01T04:00:00Z\",\"transaction_id\":\"t1\","
+	       "\"event\\u005ftype\":\"INGEST\",\"customer_id\":\"c1\"}",
+	       EV1 "END");
+	/* two spellings of one key: which one is meant cannot be known */
+	EXPECT("{" TEXT1 ",\"transactionId\":\"t2\",\"timestamp\":\"2021-03-01T04:00:00Z\"}",
+	       "R1 transaction_id is given twice | {" TEXT1 ",\"transactionId\":\"t2\","
+	       "\"timestamp\":\"2021-03-01T04:00:00Z\"}\nEND");
+	/* ...unless one of them is null, which counts as absent */
+	EXPECT("{\"customerId\":null," TEXT1 ",\"timestamp\":\"2021-03-01T04:00:00Z\"}", EV1 "END");
+}
+
+static void test_extra_keys_and_nested_values(void **state)
+{
+	(void)state;
+	/* braces, brackets, escaped quotes and backslashes inside strings must not
+	 * confuse the scanner; nor nested objects and arrays */
+	EXPECT("[{\"properties\":{\"a\":\"}}]]{{[[\",\"b\":\"\\\"}\\\\\",\"c\":[1,{\"d\":\"]\"}],"
+	       "\"e\":{\"f\":{}}},\"region\":\"eu\"," TEXT1
+	       ",\"timestamp\":\"2021-03-01T04:00:00Z\",\"n\":null,\"x\":[true,false]},\n"
+	       "{\"q\":\"\\\\\"," TEXT1
+	       ",\"timestamp\":\"2021-03-01T04:00:00Z\",\"z\":\"\\\\\\\"\"}]",
+	       EV1 EV1 "END");
+	/* NDJSON: a string ending in an escaped backslash, then more objects on the next lines */
+	EXPECT("{\"p\":\"\\\\\"," TEXT1 ",\"timestamp\":\"2021-03-01T04:00:00Z\"}\n" OBJ2 "\n",
+	       EV1 EV2 "END");
+	/* decoded escapes land in the fields */
+	EXPECT("{\"customer_id\":\"c\\u00e9\\\"\\\\\",\"event_type\":\"IN\\/GEST\","
+	       "\"transaction_id\":\"t\\ud83d\\ude00\",\"timestamp\":\"2021-03-01T04:00:00Z\"}",
+	       "E c\xC3\xA9\"\\|IN/GEST|t\xF0\x9F\x98\x80|2021-03-01T04:00:00Z\nEND");
+}
+
+static void test_numeric_timestamps(void **state)
+{
+	(void)state;
+	EXPECT("{" TEXT1 ",\"timestamp\":1614571267}\n"
+	       "{" TEXT1 ",\"timestamp\":1614571267.45}\n"
+	       "{" TEXT1 ",\"timestamp\":1614571267.450000}\n"
+	       "{" TEXT1 ",\"timestamp\":1614571267.123456}\n"
+	       "{" TEXT1 ",\"timestamp\":1.614571267e9}\n"
+	       "{" TEXT1 ",\"timestamp\":0}\n"
+	       "{" TEXT1 ",\"timestamp\":-1.5}\n"
+	       "{" TEXT1 ",\"timestamp\":1e300}\n"
+	       "{" TEXT1 ",\"timestamp\":true}\n"
+	       "{" TEXT1 ",\"timestamp\":{\"s\":1}}\n"
+	       "{" TEXT1 ",\"timestamp\":[1]}\n",
+	       "E c1|INGEST|t1|2021-03-01T04:01:07Z\n"
+	       "E c1|INGEST|t1|2021-03-01T04:01:07.45Z\n"
+	       "E c1|INGEST|t1|2021-03-01T04:01:07.45Z\n"
+	       "E c1|INGEST|t1|2021-03-01T04:01:07.123456Z\n"
+	       "E c1|INGEST|t1|2021-03-01T04:01:07Z\n"
+	       "E c1|INGEST|t1|1970-01-01T00:00:00Z\n"
+	       "E c1|INGEST|t1|1969-12-31T23:59:58.5Z\n"
+	       "R8 timestamp 1e+300: seconds are outside years 0001-9999 | {" TEXT1
+	       ",\"timestamp\":1e300}\n"
+	       "R9 timestamp must be a string or a number | {" TEXT1 ",\"timestamp\":true}\n"
+	       "R10 timestamp must be a string or a number | {" TEXT1 ",\"timestamp\":{\"s\":1}}\n"
+	       "R11 timestamp must be a string or a number | {" TEXT1 ",\"timestamp\":[1]}\n"
+	       "END");
+}
+
+static void test_timestamp_spellings(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"2021-03-01T04:01:07Z", "2021-03-01T04:01:07Z"},
+	    {"2021-03-01t04:01:07z", "2021-03-01T04:01:07Z"},
+	    {"2021-03-01 04:01:07.45+00", "2021-03-01T04:01:07.45Z"},
+	    {"2021-03-01T04:01:07.450000Z", "2021-03-01T04:01:07.45Z"},
+	    {"2021-03-01T04:01:07.123456789Z", "2021-03-01T04:01:07.123456Z"},
+	    {"2021-03-01T04:01", "2021-03-01T04:01:00Z"},
+	    {"2021-03-01T04:01:07", "2021-03-01T04:01:07Z"},
+	    {"2021-03-01T05:01:07+01", "2021-03-01T04:01:07Z"},
+	    {"2021-03-01T05:31:07+0130", "2021-03-01T04:01:07Z"},
+	    {"2021-03-01T02:31:07-01:30", "2021-03-01T04:01:07Z"},
+	    {"2021-03-01", "2021-03-01T00:00:00Z"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char input[256], expected[256];
+		char *t;
+
+		snprintf(input, sizeof(input), "{" TEXT1 ",\"timestamp\":\"%s\"}", cases[i][0]);
+		snprintf(expected, sizeof(expected), "E c1|INGEST|t1|%s\nEND", cases[i][1]);
+		t = transcript(input, strlen(input));
+		assert_string_equal(t, expected);
+		free(t);
+	}
+}
+
+static void test_bad_timestamp_strings(void **state)
+{
+	char long_ts[300], input[600], expected[600];
+	char *t;
+
+	(void)state;
+	EXPECT("{" TEXT1 ",\"timestamp\":\"2021-02-29 00:00\"}\n"
+	       "{" TEXT1 ",\"timestamp\":\"yesterday\"}\n"
+	       "{" TEXT1 ",\"timestamp\":\"\"}\n"
+	       "{" TEXT1 ",\"timestamp\":\"2021-03-01\\n\"}\n" OBJ1 "\n",
+	       "R1 timestamp \"2021-02-29 00:00\": day is out of range for the month | {" TEXT1
+	       ",\"timestamp\":\"2021-02-29 00:00\"}\n"
+	       "R2 timestamp \"yesterday\": expected YYYY-MM-DD | {" TEXT1
+	       ",\"timestamp\":\"yesterday\"}\n"
+	       "R3 timestamp is empty | {" TEXT1 ",\"timestamp\":\"\"}\n"
+	       "R4 timestamp \"2021-03-01?\": trailing whitespace is not allowed | {" TEXT1
+	       ",\"timestamp\":\"2021-03-01\\n\"}\n" EV1 "END");
+
+	/* a long bad timestamp is quoted only in part */
+	memset(long_ts, '9', 200);
+	long_ts[200] = '\0';
+	snprintf(input, sizeof(input), "{" TEXT1 ",\"timestamp\":\"%s\"}", long_ts);
+	t = transcript(input, strlen(input));
+	snprintf(expected, sizeof(expected), "R1 timestamp \"%.64s...\": ", long_ts);
+	assert_memory_equal(t, expected, strlen(expected));
+	assert_non_null(strstr(t, long_ts)); /* the raw text is whole */
+	free(t);
+}
+
+static void test_field_problems(void **state)
+{
+	(void)state;
+	EXPECT(
+	    "{\"event_type\":\"INGEST\",\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":null,\"event_type\":\"INGEST\",\"transaction_id\":\"t1\","
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":\"c1\",\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "{" TEXT1 "}\n"
+	    "{" TEXT1 ",\"timestamp\":null}\n"
+	    "{\"customer_id\":true,\"event_type\":\"INGEST\",\"transaction_id\":\"t1\","
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":\"c1\",\"event_type\":7,\"transaction_id\":\"t1\","
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":[\"t1\"],"
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":{},\"event_type\":\"INGEST\",\"transaction_id\":\"t1\","
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":\"\",\"event_type\":\"INGEST\",\"transaction_id\":\"t1\","
+	    "\"timestamp\":\"2021-03-01\"}\n",
+	    "R1 customer_id is missing | {\"event_type\":\"INGEST\",\"transaction_id\":\"t1\","
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "R2 customer_id is missing | {\"customer_id\":null,\"event_type\":\"INGEST\","
+	    "\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "R3 event_type is missing | {\"customer_id\":\"c1\",\"transaction_id\":\"t1\","
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "R4 timestamp is missing | {" TEXT1 "}\n"
+	    "R5 timestamp is missing | {" TEXT1 ",\"timestamp\":null}\n"
+	    "R6 customer_id must be a string | {\"customer_id\":true,\"event_type\":\"INGEST\","
+	    "\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "R7 event_type must be a string | {\"customer_id\":\"c1\",\"event_type\":7,"
+	    "\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "R8 transaction_id must be a string | {\"customer_id\":\"c1\",\"event_type\":"
+	    "\"INGEST\",\"transaction_id\":[\"t1\"],\"timestamp\":\"2021-03-01\"}\n"
+	    "R9 customer_id must be a string | {\"customer_id\":{},\"event_type\":\"INGEST\","
+	    "\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "R10 customer_id is empty | {\"customer_id\":\"\",\"event_type\":\"INGEST\","
+	    "\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "END");
+}
+
+/* Integer ids are taken as their decimal text, when a double holds them exactly. */
+static void test_numeric_ids(void **state)
+{
+	(void)state;
+	EXPECT(
+	    "{\"customer_id\":42,\"event_type\":\"INGEST\",\"transaction_id\":-7,"
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":9007199254740992,"
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":1e3,"
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":0,"
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":"
+	    "12345678901234567890,"
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":1.5,\"event_type\":\"INGEST\",\"transaction_id\":\"t1\","
+	    "\"timestamp\":\"2021-03-01\"}\n",
+	    "E 42|INGEST|-7|2021-03-01T00:00:00Z\n"
+	    "E c1|INGEST|9007199254740992|2021-03-01T00:00:00Z\n"
+	    "E c1|INGEST|1000|2021-03-01T00:00:00Z\n"
+	    "E c1|INGEST|0|2021-03-01T00:00:00Z\n"
+	    "R5 transaction_id is a number too large to read exactly; send it as a string | "
+	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":"
+	    "12345678901234567890,\"timestamp\":\"2021-03-01\"}\n"
+	    "R6 customer_id must be a string or an integer | {\"customer_id\":1.5,"
+	    "\"event_type\":\"INGEST\",\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "END");
+}
+
+static void test_bad_text_fields(void **state)
+{
+	char big[300];
+	strbuf in = {0}, want = {0};
+	char *t;
+
+	(void)state;
+	EXPECT(
+	    "{\"customer_id\":\"c\\u0001\",\"event_type\":\"INGEST\",\"transaction_id\":\"t1\","
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":\"c1\",\"event_type\":\"IN\xFFGEST\",\"transaction_id\":\"t1\","
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":\"t\\u0000x\","
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    "{\"customer_id\":\"c1\",\"event_type\":\"\\u0085\",\"transaction_id\":\"t1\","
+	    "\"timestamp\":\"2021-03-01\"}\n"
+	    /* "\\u0000" is an escaped backslash and text, not a NUL */
+	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":\"t\\\\u0000\","
+	    "\"timestamp\":\"2021-03-01\"}\n",
+	    "R1 customer_id contains a control character | {\"customer_id\":\"c\\u0001\","
+	    "\"event_type\":\"INGEST\",\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "R2 event_type is not valid UTF-8 | {\"customer_id\":\"c1\",\"event_type\":"
+	    "\"IN\xFFGEST\",\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "R3 a string holds \\u0000 (NUL) | {\"customer_id\":\"c1\",\"event_type\":\"INGEST\","
+	    "\"transaction_id\":\"t\\u0000x\",\"timestamp\":\"2021-03-01\"}\n"
+	    "R4 event_type contains a control character | {\"customer_id\":\"c1\","
+	    "\"event_type\":\"\\u0085\",\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "E c1|INGEST|t\\u0000|2021-03-01T00:00:00Z\n"
+	    "END");
+
+	/* over-long fields, and exactly at the limit */
+	memset(big, 'x', 257);
+	big[257] = '\0';
+	sb_printf(&in,
+		  "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":\"%s\","
+		  "\"timestamp\":\"2021-03-01\"}\n",
+		  big);
+	sb_printf(&in,
+		  "{\"customer_id\":\"%.129s\",\"event_type\":\"INGEST\",\"transaction_id\":"
+		  "\"t1\",\"timestamp\":\"2021-03-01\"}\n",
+		  big);
+	sb_printf(&in,
+		  "{\"customer_id\":\"%.128s\",\"event_type\":\"%.128s\",\"transaction_id\":"
+		  "\"%.256s\",\"timestamp\":\"2021-03-01\"}\n",
+		  big, big, big);
+	sb_printf(&want,
+		  "R1 transaction_id is longer than 256 bytes | {\"customer_id\":\"c1\","
+		  "\"event_type\":\"INGEST\",\"transaction_id\":\"%s\",\"timestamp\":"
+		  "\"2021-03-01\"}\n",
+		  big);
+	sb_printf(&want,
+		  "R2 customer_id is longer than 128 bytes | {\"customer_id\":\"%.129s\","
+		  "\"event_type\":\"INGEST\",\"transaction_id\":\"t1\",\"timestamp\":"
+		  "\"2021-03-01\"}\n",
+		  big);
+	sb_printf(&want, "E %.128s|%.128s|%.256s|2021-03-01T00:00:00Z\nEND", big, big, big);
+	t = transcript(in.p, in.len);
+	assert_string_equal(t, want.p);
+	free(t);
+	free(in.p);
+	free(want.p);
+}
+
+static void test_non_objects(void **state)
+{
+	(void)state;
+	/* elements of an array that are not objects */
+	EXPECT("[1, \"x,]}\", true, null, [" OBJ1 "], -2.5e3,\n" OBJ1 ", {]\n",
+	       "R1 expected an object, found a number | 1\n"
+	       "R1 expected an object, found a string | \"x,]}\"\n"
+	       "R1 expected an object, found a boolean | true\n"
+	       "R1 expected an object, found null | null\n"
+	       "R1 expected an object, found an array | [" OBJ1 "]\n"
+	       "R1 expected an object, found a number | -2.5e3\n" EV1
+	       "R2 invalid JSON: missing '}' | {\nEND");
+	/* a bare word in an array */
+	EXPECT("[nope, " OBJ1 "]", "R1 invalid JSON near 'nope' | nope\n" EV1 "END");
+	/* top-level values that are not objects: the rest of the line is one row */
+	EXPECT("42\n\"a string\"\r\nhello world\n" OBJ1 "\n} {\n" OBJ2 "\n",
+	       "R1 expected an object, found a number | 42\n"
+	       "R2 expected an object, found a string | \"a string\"\n"
+	       "R3 invalid JSON near 'hello world' | hello world\n" EV1
+	       "R5 invalid JSON near '} {' | } {\n" EV2 "END");
+}
+
+/* Invalid JSON in NDJSON: rejected with the line it starts on, reading goes on at the next line. */
+static void test_invalid_json_ndjson(void **state)
+{
+	(void)state;
+	EXPECT(OBJ1 "\n"
+		    "{\"customer_id\":\"c1\",, \"x\":1}\n"
+		    "{\"customer_id\":\"c1\", \"x\":1\n"
+		    "\n"
+		    "{\"customer_id\":\"c1\", \"x\":\"open\n"
+		    "{\"customer_id\":\"c1\", \"x\":[1,2}\n"
+		    "{\"customer_id\":\"c1\", \"x\":tru}\n"
+		    "{\"customer_id\":\"c1\", \"x\":1]}\r\n" OBJ2 "\n",
+	       EV1 "R2 invalid JSON near '\"x\":1}' | {\"customer_id\":\"c1\",, \"x\":1}\n"
+		   "R3 invalid JSON: unexpected '{' on line 5 | {\"customer_id\":\"c1\", \"x\":1\n"
+		   "R5 invalid JSON: unterminated string | {\"customer_id\":\"c1\", \"x\":\"open\n"
+		   "R6 invalid JSON near '}' | {\"customer_id\":\"c1\", \"x\":[1,2}\n"
+		   "R7 invalid JSON near 'tru}' | {\"customer_id\":\"c1\", \"x\":tru}\n"
+		   "R8 invalid JSON near ']}' | {\"customer_id\":\"c1\", \"x\":1]}\n" EV2 "END");
+	/* an unterminated string at the very end, with CRLF */
+	EXPECT(OBJ1 "\r\n{\"customer_id\":\"c1\r\n" OBJ2 "\r\n",
+	       EV1 "R2 invalid JSON: unterminated string | {\"customer_id\":\"c1\n" EV2 "END");
+}
+
+/* Invalid JSON in an array: reading goes on at the next element. */
+static void test_invalid_json_array(void **state)
+{
+	(void)state;
+	EXPECT("[\n" OBJ1 ",\n"
+	       "{\"customer_id\":\"c1\",, \"x\":1},\n"
+	       "{\"customer_id\":\"c1\",\n"
+	       "  \"x\":1\n"
+	       ",\n" OBJ2 ",\n"
+	       "{\"customer_id\":\"c1\", \"x\":[1,2},\n"
+	       "{\"a\":\"unterminated\n"
+	       "}," OBJ1 ",\n"
+	       "{\"customer_id\":\"c1\"\n"
+	       "]\n" OBJ2 "\n",
+	       EV1 "R3 invalid JSON near '\"x\":1}' | {\"customer_id\":\"c1\",, \"x\":1}\n"
+		   "R4 invalid JSON: unexpected '{' on line 7 | {\"customer_id\":\"c1\",\\n"
+		   "  \"x\":1\\n,\n" EV2 "R8 invalid JSON near '}' | {\"customer_id\":\"c1\", "
+		   "\"x\":[1,2}\n"
+		   "R9 invalid JSON: unterminated string | {\"a\":\"unterminated\n"
+		   "R10 invalid JSON near '}' | }\n" EV1
+		   "R11 invalid JSON: missing '}' on line 12 | {\"customer_id\":\"c1\"\n" EV2
+		   "END");
+}
+
+static void test_truncated_input(void **state)
+{
+	(void)state;
+	/* inside an object */
+	EXPECT(OBJ1 "\n" OBJ2 "\n{\"customer_id\":\"c1\",\n \"event_type\":",
+	       EV1 EV2 "R3 truncated JSON at end of input | {\"customer_id\":\"c1\",\\n "
+		       "\"event_type\":\nEND");
+	/* inside a string, inside an array */
+	EXPECT("[" OBJ1 ",\n{\"customer_id\":\"c",
+	       EV1 "R2 truncated JSON at end of input | {\"customer_id\":\"c\nEND");
+	/* between the elements of an array that never closes */
+	EXPECT("\n[" OBJ1 ",\n" OBJ2 ",\n",
+	       EV1 EV2 "R2 truncated JSON at end of input: the array is not closed | [\nEND");
+	EXPECT("[", "R1 truncated JSON at end of input: the array is not closed | [\nEND");
+	/* a missing '}' that nothing reveals before the end of input */
+	EXPECT(OBJ1 "\n{\"x\":{\"y\":1}\n",
+	       EV1 "R2 truncated JSON at end of input | {\"x\":{\"y\":1}\nEND");
+}
+
+/* Objects around the 1 MiB limit, and objects straddling the collector's read buffer. */
+static void test_huge_objects(void **state)
+{
+	const size_t max = 1024 * 1024;
+	strbuf in = {0};
+	char *t, *p;
+	size_t pad;
+
+	(void)state;
+	/* exactly 1 MiB: read (and its 1 MiB customer_id rejected) */
+	sb_add(&in, S(OBJ1 "\n{\"customer_id\":\""));
+	pad = max - (sizeof("{\"customer_id\":\"\",\"event_type\":\"INGEST\",\"transaction_id\":"
+			    "\"t1\",\"timestamp\":\"2021-03-01\"}") -
+		     1);
+	sb_fill(&in, 'a', pad);
+	sb_add(&in, S("\",\"event_type\":\"INGEST\",\"transaction_id\":\"t1\",\"timestamp\":"
+		      "\"2021-03-01\"}\n"));
+	/* over 1 MiB, with braces and escaped quotes in the part not kept */
+	sb_add(&in, S("{\"properties\":{\"blob\":\""));
+	for (pad = 0; pad < max / 8; pad++)
+		sb_add(&in, S("}]\\\"{[\\\\"));
+	sb_add(&in, S("\"}," TEXT1 ",\"timestamp\":\"2021-03-01T04:00:00Z\"}\n" OBJ2 "\n"));
+	t = transcript(in.p, in.len);
+	assert_prefix(t, EV1 "R2 customer_id is longer than 128 bytes | {\"customer_id\":\"aaaa");
+	p = strstr(t, "\nR3 object is longer than 1048576 bytes | {\"properties\":{\"blob\":\"}]");
+	assert_non_null(p);
+	assert_non_null(strstr(p, "\n" EV2 "END"));
+	/* the reject keeps the first 1 MiB of the raw text */
+	assert_int_equal(strlen(t), sizeof(EV1) - 1 +
+					strlen("R2 customer_id is longer than 128 bytes | ") + max +
+					1 + strlen("R3 object is longer than 1048576 bytes | ") +
+					max + 1 + sizeof(EV2) - 1 + 3);
+	free(t);
+
+	/* the same inside an array: the next element is still read */
+	in.len = 0;
+	sb_add(&in, S("[\n{\"properties\":\""));
+	sb_fill(&in, 'b', 3 * max);
+	sb_add(&in, S("\"},\n" OBJ1 "]"));
+	t = transcript(in.p, in.len);
+	assert_prefix(t, "R2 object is longer than 1048576 bytes | {\"properties\":\"bbb");
+	assert_non_null(strstr(t, "bbb\n" EV1 "END"));
+	free(t);
+
+	/* a huge string that is not an object */
+	in.len = 0;
+	sb_add(&in, S("[\""));
+	sb_fill(&in, 'c', 2 * max);
+	sb_add(&in, S("\", " OBJ1 "]"));
+	t = transcript(in.p, in.len);
+	assert_prefix(t, "R1 expected an object, found a string | \"ccc");
+	assert_non_null(strstr(t, "ccc\n" EV1 "END"));
+	free(t);
+	free(in.p);
+}
+
+/*
+ * Every way an object can be cut by the end of the read buffer (256 KiB): in
+ * a string, right after a backslash, between two backslashes, on a brace.
+ */
+static void test_read_buffer_boundaries(void **state)
+{
+	const size_t bufsz = 256 * 1024;
+	static const char obj[] = "{\"p\":\"\\\\\\\"}{\\\\\",\"q\":[{}]," TEXT1
+				  ",\"timestamp\":\"2021-03-01T04:00:00Z\"}";
+	strbuf in = {0}, want = {0};
+	size_t shift;
+
+	(void)state;
+	for (shift = 0; shift < sizeof(obj) + 2; shift++) {
+		char *t;
+
+		in.len = 0;
+		sb_fill(&in, '\n', bufsz - shift);
+		sb_add(&in, obj, sizeof(obj) - 1);
+		sb_add(&in, S("\n{\"customer_id\":\"c1\", \"x\":\"open\n" OBJ2));
+		t = transcript(in.p, in.len);
+		/* exact line numbers across the boundary too */
+		want.len = 0;
+		sb_printf(&want, "%s%zu%s", EV1 "R", bufsz - shift + 2,
+			  " invalid JSON: unterminated string | {\"customer_id\":\"c1\", "
+			  "\"x\":\"open\n" EV2 "END");
+		assert_string_equal(t, want.p);
+		free(t);
+	}
+	free(in.p);
+	free(want.p);
+}
+
+static void test_deep_nesting(void **state)
+{
+	const size_t deep = 100000;
+	strbuf in = {0};
+	size_t i;
+	char *t;
+
+	(void)state;
+	/* 100000 '[' and nothing else: one truncated row, no crash */
+	sb_fill(&in, '[', deep);
+	t = transcript(in.p, in.len);
+	assert_prefix(t, "R1 truncated JSON at end of input | [[[[");
+	assert_true(strlen(t) > deep - 1 && strlen(t) < deep + 100);
+	free(t);
+
+	/* balanced, inside an object: beyond cJSON's nesting limit */
+	in.len = 0;
+	sb_add(&in, S("{\"a\":"));
+	sb_fill(&in, '[', deep);
+	sb_fill(&in, ']', deep);
+	sb_add(&in, S("}\n" OBJ1 "\n"));
+	t = transcript(in.p, in.len);
+	assert_prefix(t, "R1 invalid JSON: nested deeper than 1000 levels | {\"a\":[[[");
+	assert_non_null(strstr(t, "]]]}\n" EV1 "END"));
+	free(t);
+
+	/* balanced, as an array element */
+	in.len = 0;
+	sb_add(&in, S("["));
+	sb_fill(&in, '[', deep);
+	sb_fill(&in, ']', deep);
+	sb_add(&in, S("," OBJ1 "]"));
+	t = transcript(in.p, in.len);
+	assert_prefix(t, "R1 expected an object, found an array | [[[");
+	assert_non_null(strstr(t, "]]]\n" EV1 "END"));
+	free(t);
+
+	/* deep objects, then many closers that match nothing: each is settled at
+	 * once (no walk down the stack), and the object still ends */
+	in.len = 0;
+	for (i = 0; i < 2000; i++)
+		sb_add(&in, S("{\"a\":"));
+	sb_fill(&in, ']', 4 * deep);
+	sb_add(&in, S("1"));
+	sb_fill(&in, '}', 2000);
+	sb_add(&in, S("\n" OBJ1));
+	t = transcript(in.p, in.len);
+	assert_prefix(t, "R1 invalid JSON: nested deeper than 1000 levels | {\"a\":{");
+	assert_non_null(strstr(t, "}}}\n" EV1 "END"));
+	free(t);
+
+	/* exactly at cJSON's limit: 1000 levels in all is fine, 1001 is not */
+	for (i = 0; i < 2; i++) {
+		in.len = 0;
+		sb_add(&in, S("{" TEXT1 ",\"timestamp\":\"2021-03-01T04:00:00Z\",\"a\":"));
+		sb_fill(&in, '[', 999 + i);
+		sb_fill(&in, ']', 999 + i);
+		sb_add(&in, S("}"));
+		t = transcript(in.p, in.len);
+		if (i == 0)
+			assert_string_equal(t, EV1 "END");
+		else
+			assert_prefix(t, "R1 invalid JSON: nested deeper than 1000 levels | ");
+		free(t);
+	}
+	free(in.p);
+}
+
+/* A long NDJSON input through the public loop: counts, and the last line number. */
+static void test_many_objects(void **state)
+{
+	const unsigned rows = 200000;
+	strbuf in = {0};
+	scli_source *src = NULL;
+	scli_collector *col = NULL;
+	scli_event ev, last;
+	scli_reject rej;
+	unsigned i, events = 0, rejects = 0;
+	int kind;
+
+	(void)state;
+	for (i = 0; i < rows; i++) {
+		if (i % 1000 == 999)
+			sb_printf(&in,
+				  "{\"customer_id\":\"cust%u\",\"event_type\":\"INGEST\","
+				  "\"transaction_id\":\"tx%u\",\"timestamp\":\"2021-13-01\"}\n",
+				  i % 7, i);
+		else
+			sb_printf(&in,
+				  "{\"customer_id\":\"cust%u\",\"event_type\":\"INGEST\","
+				  "\"transaction_id\":\"tx%u\",\"timestamp\":"
+				  "\"2021-03-01T04:%02u:%02u.%03uZ\"}\r\n",
+				  i % 7, i, i / 60 % 60, i % 60, i % 1000);
+	}
+	assert_int_equal(scli_source_from_memory(&src, in.p, in.len, "gen"), 0);
+	free(in.p);
+	assert_int_equal(scli_collector_json_new(&col, src), 0);
+	while ((kind = scli_collector_next(&ev, &rej, col)) > 0) {
+		if (kind == SCLI_NEXT_EVENT) {
+			events++;
+			last = ev; /* ev is unspecified after a reject */
+		} else {
+			rejects++;
+			assert_int_equal(rej.line % 1000, 0);
+		}
+	}
+	assert_int_equal(kind, SCLI_NEXT_END);
+	assert_int_equal(events, rows - rows / 1000);
+	assert_int_equal(rejects, rows / 1000);
+	assert_string_equal(last.customer_id, "cust1");
+	assert_string_equal(last.transaction_id, "tx199998");
+	scli_collector_free(col);
+	scli_source_free(src);
+}
+
+/* ---- files ---------------------------------------------------------- */
+
+static char tmpdir[512];
+
+static int make_tmpdir(void **state)
+{
+	const char *base = getenv("SCLI_TEST_TMP");
+
+	(void)state;
+	if (base && *base) {
+		mkdir(base, 0777);
+		snprintf(tmpdir, sizeof(tmpdir), "%s/collect_json.XXXXXX", base);
+	} else {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/scli_collect_json.XXXXXX");
+	}
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+	char cmd[600];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_gzip(const char *path, const char *data, size_t len)
+{
+	gzFile gz = gzopen(path, "wb");
+
+	assert_non_null(gz);
+	assert_int_equal(gzwrite(gz, data, (unsigned)len), (int)len);
+	assert_int_equal(gzclose(gz), Z_OK);
+}
+
+static char *file_transcript(const char *path)
+{
+	scli_source *src = NULL;
+	char *t;
+
+	assert_int_equal(scli_source_open(&src, path), 0);
+	t = transcript_of(src);
+	scli_source_free(src);
+	return t;
+}
+
+static void test_gzip_file(void **state)
+{
+	char path[600];
+	strbuf in = {0};
+	char *t;
+	unsigned i;
+
+	(void)state;
+	/* a pretty-printed array bigger than both the zlib and the collector buffers */
+	sb_add(&in, S("\xEF\xBB\xBF[\n"));
+	for (i = 0; i < 30000; i++)
+		sb_printf(&in,
+			  "  {\n    \"customerId\": \"c%u\",\n    \"eventType\": \"INGEST\",\n"
+			  "    \"transactionId\": %u,\n    \"timestamp\": 1614571267.45\n  },\n",
+			  i, i);
+	sb_add(&in, S("  {\"bad\": true}\n]\n"));
+	snprintf(path, sizeof(path), "%s/events.json.gz", tmpdir);
+	write_gzip(path, in.p, in.len);
+	free(in.p);
+	t = file_transcript(path);
+	assert_prefix(t, "E c0|INGEST|0|2021-03-01T04:01:07.45Z\n");
+	assert_non_null(strstr(t, "E c29999|INGEST|29999|2021-03-01T04:01:07.45Z\n"
+				  "R180002 customer_id is missing | {\"bad\": true}\nEND"));
+	free(t);
+}
+
+/* An I/O error mid-file stops the collector with the source's message. */
+static void test_io_error_stops_collector(void **state)
+{
+	char path[600];
+	strbuf in = {0};
+	unsigned i;
+	FILE *f;
+	long size;
+	char *t;
+
+	(void)state;
+	for (i = 0; i < 20000; i++)
+		sb_printf(&in,
+			  "{\"customer_id\":\"c%u\",\"event_type\":\"INGEST\",\"transaction_id\":"
+			  "\"t%u\",\"timestamp\":\"2021-03-01T04:00:00Z\",\"n\":%u}\n",
+			  i, i, i * 2654435761u);
+	snprintf(path, sizeof(path), "%s/cut-events.json.gz", tmpdir);
+	write_gzip(path, in.p, in.len);
+	free(in.p);
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	assert_int_equal(ftruncate(fileno(f), size - 20), 0);
+	fclose(f);
+	t = file_transcript(path);
+	assert_non_null(strstr(t, "ERR -4 cannot read "));
+	free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_shapes),
+	    cmocka_unit_test(test_pretty_printed),
+	    cmocka_unit_test(test_ndjson_blank_lines_crlf_bom),
+	    cmocka_unit_test(test_key_spellings),
+	    cmocka_unit_test(test_extra_keys_and_nested_values),
+	    cmocka_unit_test(test_numeric_timestamps),
+	    cmocka_unit_test(test_timestamp_spellings),
+	    cmocka_unit_test(test_bad_timestamp_strings),
+	    cmocka_unit_test(test_field_problems),
+	    cmocka_unit_test(test_numeric_ids),
+	    cmocka_unit_test(test_bad_text_fields),
+	    cmocka_unit_test(test_non_objects),
+	    cmocka_unit_test(test_invalid_json_ndjson),
+	    cmocka_unit_test(test_invalid_json_array),
+	    cmocka_unit_test(test_truncated_input),
+	    cmocka_unit_test(test_huge_objects),
+	    cmocka_unit_test(test_read_buffer_boundaries),
+	    cmocka_unit_test(test_deep_nesting),
+	    cmocka_unit_test(test_many_objects),
+	    cmocka_unit_test(test_gzip_file),
+	    cmocka_unit_test(test_io_error_stops_collector),
+	};
+
+	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
