@@ -2,7 +2,9 @@
  * The in-memory repository: the reference the contract suite holds every
  * other adapter to, and a fast stand-in for tests. It keeps raw events only
  * (no rollup): counting scans them, which is what a rollup must agree with.
+ * The load ledger is an array of records; a record's id is its index + 1.
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@ typedef struct memory_repo {
 	 * nslots is a power of two and kept at least twice nevents. */
 	size_t *slots;
 	size_t nslots;
+	scli_load_record *loads; /* the ledger; loads[i].id == i + 1 */
+	size_t nloads, loads_cap;
 } memory_repo;
 
 /* A (customer, hour) occurrence collected while counting. */
@@ -209,12 +213,116 @@ static int memory_schema_version(int *version_out, scli_repo *r)
 	return 0;
 }
 
+/* Bounded copy of a record's string field: the fields are fixed buffers, and a
+ * caller's record is not trusted to hold a NUL inside them. */
+static void copy_field(char *dst, size_t cap, const char *src)
+{
+	size_t len = strnlen(src, cap - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static int memory_ledger_begin(int64_t *id_out, scli_repo *r, const scli_load_record *rec)
+{
+	memory_repo *m = (memory_repo *)r;
+	scli_load_record *load;
+	int error;
+
+	*id_out = 0;
+	if ((error = memory_check_schema(r)) < 0)
+		goto done;
+	if (m->nloads == m->loads_cap) {
+		size_t cap = m->loads_cap ? m->loads_cap * 2 : 16;
+		scli_load_record *loads;
+
+		if (cap > SIZE_MAX / sizeof(*loads) ||
+		    !(loads = realloc(m->loads, cap * sizeof(*loads)))) {
+			error = scli_error_set(SCLI_ENOMEM, "memory repository: out of memory");
+			goto done;
+		}
+		m->loads = loads;
+		m->loads_cap = cap;
+	}
+	load = &m->loads[m->nloads];
+	memset(load, 0, sizeof(*load));
+	load->id = (int64_t)m->nloads + 1;
+	load->state = SCLI_LOAD_RUNNING;
+	copy_field(load->source, sizeof(load->source), rec->source);
+	load->size = rec->size;
+	copy_field(load->hash, sizeof(load->hash), rec->hash);
+	load->started_us = rec->started_us;
+	m->nloads++;
+	*id_out = load->id;
+done:
+	return error;
+}
+
+static int memory_ledger_finish(scli_repo *r, const scli_load_record *rec)
+{
+	memory_repo *m = (memory_repo *)r;
+	scli_load_record *load;
+	int error;
+
+	assert(rec->state == SCLI_LOAD_RUNNING || rec->state == SCLI_LOAD_COMPLETED ||
+	       rec->state == SCLI_LOAD_FAILED);
+	if ((error = memory_check_schema(r)) < 0)
+		return error;
+	if (rec->id < 1 || (uint64_t)rec->id > m->nloads)
+		return scli_error_set(SCLI_ENOTFOUND, "no load with id %lld", (long long)rec->id);
+	load = &m->loads[rec->id - 1];
+	load->state = rec->state;
+	load->ended_us = rec->ended_us;
+	load->rows_read = rec->rows_read;
+	load->inserted = rec->inserted;
+	load->duplicates = rec->duplicates;
+	load->rejected = rec->rejected;
+	copy_field(load->error, sizeof(load->error), rec->error);
+	return 0;
+}
+
+static int memory_ledger_find_completed(scli_load_record *rec_out, scli_repo *r, const char *hash)
+{
+	memory_repo *m = (memory_repo *)r;
+	size_t i;
+	int error;
+
+	if ((error = memory_check_schema(r)) < 0)
+		return error;
+	for (i = m->nloads; i-- > 0;) {
+		if (m->loads[i].state == SCLI_LOAD_COMPLETED && !strcmp(m->loads[i].hash, hash)) {
+			*rec_out = m->loads[i];
+			return 0;
+		}
+	}
+	return scli_error_set(SCLI_ENOTFOUND, "no completed load with that hash");
+}
+
+static int memory_ledger_list(scli_repo *r, size_t limit, scli_load_record_cb cb, void *ctx)
+{
+	memory_repo *m = (memory_repo *)r;
+	size_t i, listed = 0;
+	int error;
+
+	if ((error = memory_check_schema(r)) < 0)
+		return error;
+	/* A copy, so the callback sees plain data it cannot use to edit the ledger. */
+	for (i = m->nloads; i-- > 0 && listed < limit; listed++) {
+		scli_load_record rec = m->loads[i];
+
+		if ((error = cb(ctx, &rec)) < 0)
+			return error;
+	}
+	return 0;
+}
+
 static void memory_free(scli_repo *r)
 {
 	memory_repo *m = (memory_repo *)r;
 
 	free(m->events);
 	free(m->slots);
+	free(m->loads);
 	free(m);
 }
 
@@ -227,6 +335,10 @@ static const scli_repo_ops memory_ops = {
     .count_hourly = memory_count_hourly,
     .free = memory_free,
     .schema_version = memory_schema_version,
+    .ledger_begin = memory_ledger_begin,
+    .ledger_finish = memory_ledger_finish,
+    .ledger_find_completed = memory_ledger_find_completed,
+    .ledger_list = memory_ledger_list,
 };
 
 int scli_repo_memory_new(scli_repo **out)

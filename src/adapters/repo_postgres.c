@@ -4,8 +4,11 @@
  * events (ON CONFLICT DO NOTHING) and adds exactly those to the hourly rollup.
  * Events are inserted in (customer_id, transaction_id) order and rollup rows
  * upserted in (customer_id, hour) order, so two loads running at once take
- * their row locks in the same order and cannot deadlock.
+ * their row locks in the same order and cannot deadlock. The load ledger
+ * (scli_loads) is written outside the batches, each change committed alone.
  */
+#include <assert.h>
+#include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdbool.h>
@@ -41,7 +44,46 @@ static const char schema_sql[] =
     "  customer_id text COLLATE \"C\" NOT NULL,"
     "  hour timestamptz NOT NULL,"
     "  count bigint NOT NULL,"
-    "  PRIMARY KEY (customer_id, hour));";
+    "  PRIMARY KEY (customer_id, hour));"
+    /* version 2: the load ledger; only completed loads are ever looked up by hash */
+    "CREATE TABLE IF NOT EXISTS scli_loads ("
+    "  id bigserial PRIMARY KEY,"
+    "  source text NOT NULL,"
+    "  size bigint NOT NULL,"
+    "  hash text COLLATE \"C\" NOT NULL,"
+    "  state text NOT NULL CHECK (state IN ('running', 'completed', 'failed')),"
+    "  started timestamptz NOT NULL,"
+    "  ended timestamptz,"
+    "  rows_read bigint NOT NULL DEFAULT 0,"
+    "  inserted bigint NOT NULL DEFAULT 0,"
+    "  duplicates bigint NOT NULL DEFAULT 0,"
+    "  rejected bigint NOT NULL DEFAULT 0,"
+    "  error text NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS scli_loads_completed_hash ON scli_loads (hash)"
+    "  WHERE state = 'completed';";
+
+/* Times leave the server as exact microseconds (extract gives numeric since
+ * PostgreSQL 14); a running load has no end time, reported as 0. */
+#define LOAD_COLUMNS                                                                               \
+	"id, source, size, hash, state, (extract(epoch FROM started) * 1000000)::int8,"            \
+	" coalesce((extract(epoch FROM ended) * 1000000)::int8, 0), rows_read, inserted,"          \
+	" duplicates, rejected, error"
+
+static const char ledger_begin_sql[] =
+    "INSERT INTO scli_loads (source, size, hash, state, started)"
+    " VALUES ($1, $2::int8, $3, 'running', $4::timestamptz) RETURNING id";
+
+static const char ledger_finish_sql[] =
+    "UPDATE scli_loads SET state = $2, ended = $3::timestamptz, rows_read = $4::int8,"
+    " inserted = $5::int8, duplicates = $6::int8, rejected = $7::int8, error = $8"
+    " WHERE id = $1::int8";
+
+static const char ledger_find_sql[] =
+    "SELECT " LOAD_COLUMNS " FROM scli_loads WHERE hash = $1 AND state = 'completed'"
+    " ORDER BY id DESC LIMIT 1";
+
+static const char ledger_list_sql[] =
+    "SELECT " LOAD_COLUMNS " FROM scli_loads ORDER BY id DESC LIMIT $1::int8";
 
 static const char stage_sql[] =
     "CREATE TEMP TABLE IF NOT EXISTS scli_stage ("
@@ -172,6 +214,14 @@ done:
 	return error;
 }
 
+static int too_old(int version)
+{
+	return scli_error_set(SCLI_ESCHEMA,
+			      "database schema version %d is older than this scli (%d); "
+			      "run `scli init-db` to upgrade",
+			      version, SCLI_SCHEMA_VERSION);
+}
+
 static int too_new(int version)
 {
 	return scli_error_set(
@@ -196,6 +246,8 @@ static int pg_check_schema(scli_repo *base)
 	if (version == 0)
 		return scli_error_set(SCLI_ESCHEMA,
 				      "database is not initialised; run `scli init-db` first");
+	if (version < SCLI_SCHEMA_VERSION)
+		return too_old(version);
 	if (version > SCLI_SCHEMA_VERSION)
 		return too_new(version);
 	return 0;
@@ -216,7 +268,10 @@ static int pg_init_schema(scli_repo *base)
 		error = too_new(version);
 		goto done;
 	}
-	/* SCLI_SCHEMA_VERSION is a compile-time constant, not user data. */
+	/* Every statement of schema_sql is IF NOT EXISTS, so one pass creates a fresh
+	 * database and upgrades a version-1 one (which lacks only the ledger) alike;
+	 * the version is raised in the same transaction, so an upgrade is all or
+	 * nothing. SCLI_SCHEMA_VERSION is a compile-time constant, not user data. */
 	snprintf(version_sql, sizeof(version_sql),
 		 "INSERT INTO scli_meta (key, value) VALUES ('schema_version', '%d')"
 		 " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
@@ -427,6 +482,236 @@ done:
 	return error;
 }
 
+/* ---- the load ledger ---- */
+
+static const char *load_state_name(scli_load_state state)
+{
+	switch (state) {
+	case SCLI_LOAD_RUNNING:
+		return "running";
+	case SCLI_LOAD_COMPLETED:
+		return "completed";
+	case SCLI_LOAD_FAILED:
+		return "failed";
+	}
+	assert(!"unknown load state");
+	return "failed";
+}
+
+static int load_state_parse(scli_load_state *out, const char *name)
+{
+	if (!strcmp(name, "running"))
+		*out = SCLI_LOAD_RUNNING;
+	else if (!strcmp(name, "completed"))
+		*out = SCLI_LOAD_COMPLETED;
+	else if (!strcmp(name, "failed"))
+		*out = SCLI_LOAD_FAILED;
+	else
+		return scli_error_set(SCLI_ERROR, "postgres: unknown load state \"%s\"", name);
+	return 0;
+}
+
+/* Length of the well-formed UTF-8 sequence at p[0..n), as PostgreSQL checks it
+ * (no overlongs, surrogates or code points past U+10FFFF); 0 when ill-formed. */
+static size_t utf8_sequence(const unsigned char *p, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* A record's string field (at most cap - 1 bytes, NUL or not) as a text
+ * parameter. The server refuses ill-formed UTF-8, and a file name or an error
+ * message cut at a fixed length may well hold some: each such byte becomes
+ * '?', so the load is recorded rather than lost. `dst` holds `cap` bytes. */
+static const char *text_param(char *dst, const char *field, size_t cap)
+{
+	const unsigned char *src = (const unsigned char *)field;
+	size_t n = strnlen(field, cap - 1), i = 0, len;
+
+	while (i < n) {
+		if ((len = utf8_sequence(src + i, n - i)) == 0) {
+			dst[i++] = '?';
+			continue;
+		}
+		memcpy(dst + i, src + i, len);
+		i += len;
+	}
+	dst[n] = '\0';
+	return dst;
+}
+
+/* Copy a text value into a record's fixed buffer of `cap` bytes. Someone
+ * else's writer may have stored more than fits: cut it, and not inside a UTF-8
+ * character, so the record still holds whole characters. */
+static void copy_value(char *dst, size_t cap, const PGresult *res, int row, int col)
+{
+	const char *src = PQgetvalue(res, row, col);
+	size_t len = (size_t)PQgetlength(res, row, col);
+
+	if (len > cap - 1) {
+		len = cap - 1;
+		while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* Row `row` of a LOAD_COLUMNS query. */
+static int read_load(scli_load_record *rec, const PGresult *res, int row)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	copy_value(rec->source, sizeof(rec->source), res, row, 1);
+	rec->size = strtoll(PQgetvalue(res, row, 2), NULL, 10);
+	copy_value(rec->hash, sizeof(rec->hash), res, row, 3);
+	rec->started_us = strtoll(PQgetvalue(res, row, 5), NULL, 10);
+	rec->ended_us = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+	rec->rows_read = strtoull(PQgetvalue(res, row, 7), NULL, 10);
+	rec->inserted = strtoull(PQgetvalue(res, row, 8), NULL, 10);
+	rec->duplicates = strtoull(PQgetvalue(res, row, 9), NULL, 10);
+	rec->rejected = strtoull(PQgetvalue(res, row, 10), NULL, 10);
+	copy_value(rec->error, sizeof(rec->error), res, row, 11);
+	return load_state_parse(&rec->state, PQgetvalue(res, row, 4));
+}
+
+/* The ledger commits each change on its own, never inside a batch's transaction
+ * (a macro, as it is only used in asserts). */
+#define NO_OPEN_TRANSACTION(conn)                                                                  \
+	(PQtransactionStatus(conn) != PQTRANS_INTRANS &&                                           \
+	 PQtransactionStatus(conn) != PQTRANS_INERROR)
+
+static int pg_ledger_begin(int64_t *id_out, scli_repo *base, const scli_load_record *rec)
+{
+	pg_repo *r = (pg_repo *)base;
+	char source[sizeof(rec->source)], hash[sizeof(rec->hash)], size[24];
+	char started[SCLI_TIMESTAMP_BUFSZ];
+	const char *params[4];
+	PGresult *res;
+	int error = 0;
+
+	*id_out = 0;
+	assert(NO_OPEN_TRANSACTION(r->conn));
+	snprintf(size, sizeof(size), "%" PRId64, rec->size);
+	scli_timestamp_format(started, rec->started_us);
+	params[0] = text_param(source, rec->source, sizeof(source));
+	params[1] = size;
+	params[2] = text_param(hash, rec->hash, sizeof(hash));
+	params[3] = started;
+	/* No BEGIN: one statement in autocommit is its own committed transaction. */
+	res = PQexecParams(r->conn, ledger_begin_sql, 4, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		error = pg_fail(r, res, "recording the start of a load");
+	else
+		*id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return error;
+}
+
+static int pg_ledger_finish(scli_repo *base, const scli_load_record *rec)
+{
+	pg_repo *r = (pg_repo *)base;
+	char id[24], figures[4][24], ended[SCLI_TIMESTAMP_BUFSZ], why[sizeof(rec->error)];
+	const char *params[8];
+	PGresult *res;
+	int error = 0;
+
+	assert(NO_OPEN_TRANSACTION(r->conn));
+	snprintf(id, sizeof(id), "%" PRId64, rec->id);
+	snprintf(figures[0], sizeof(figures[0]), "%" PRIu64, rec->rows_read);
+	snprintf(figures[1], sizeof(figures[1]), "%" PRIu64, rec->inserted);
+	snprintf(figures[2], sizeof(figures[2]), "%" PRIu64, rec->duplicates);
+	snprintf(figures[3], sizeof(figures[3]), "%" PRIu64, rec->rejected);
+	params[0] = id;
+	params[1] = load_state_name(rec->state);
+	/* 0 means "no end time" in the record, NULL in the table */
+	params[2] = NULL;
+	if (rec->ended_us) {
+		scli_timestamp_format(ended, rec->ended_us);
+		params[2] = ended;
+	}
+	params[3] = figures[0];
+	params[4] = figures[1];
+	params[5] = figures[2];
+	params[6] = figures[3];
+	params[7] = text_param(why, rec->error, sizeof(why));
+	res = PQexecParams(r->conn, ledger_finish_sql, 8, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		error = pg_fail(r, res, "recording the end of a load");
+	else if (strcmp(PQcmdTuples(res), "1"))
+		error = scli_error_set(SCLI_ENOTFOUND, "no load with id %" PRId64, rec->id);
+	PQclear(res);
+	return error;
+}
+
+static int pg_ledger_find_completed(scli_load_record *rec_out, scli_repo *base, const char *hash)
+{
+	pg_repo *r = (pg_repo *)base;
+	const char *params[1] = {hash};
+	PGresult *res;
+	int error;
+
+	res = PQexecParams(r->conn, ledger_find_sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		error = pg_fail(r, res, "looking up a load");
+	else if (PQntuples(res) == 0)
+		error = scli_error_set(SCLI_ENOTFOUND, "no completed load with that hash");
+	else
+		error = read_load(rec_out, res, 0);
+	PQclear(res);
+	return error;
+}
+
+static int pg_ledger_list(scli_repo *base, size_t limit, scli_load_record_cb cb, void *ctx)
+{
+	pg_repo *r = (pg_repo *)base;
+	char limit_text[24];
+	const char *params[1] = {limit_text};
+	scli_load_record rec;
+	PGresult *res;
+	int error = 0, i, rows;
+
+	snprintf(limit_text, sizeof(limit_text), "%" PRId64,
+		 limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	res = PQexecParams(r->conn, ledger_list_sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		error = pg_fail(r, res, "listing loads");
+		goto done;
+	}
+	rows = PQntuples(res);
+	for (i = 0; i < rows; i++)
+		if ((error = read_load(&rec, res, i)) < 0 || (error = cb(ctx, &rec)) < 0)
+			goto done;
+done:
+	PQclear(res);
+	return error;
+}
+
 static void pg_free(scli_repo *base)
 {
 	pg_repo *r = (pg_repo *)base;
@@ -451,6 +736,10 @@ static const scli_repo_ops pg_ops = {
     .count_hourly = pg_count_hourly,
     .free = pg_free,
     .schema_version = pg_schema_version,
+    .ledger_begin = pg_ledger_begin,
+    .ledger_finish = pg_ledger_finish,
+    .ledger_find_completed = pg_ledger_find_completed,
+    .ledger_list = pg_ledger_list,
 };
 
 /* Server notices ("relation already exists, skipping") are not the user's business. */

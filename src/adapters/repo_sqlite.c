@@ -2,8 +2,10 @@
  * The SQLite repository, scli's embedded default. Raw events are kept for
  * identity (duplicates) and for the partial edge hours of a query; the hourly
  * rollup, maintained in the same transaction as the inserts, answers the whole
- * hours so a long range does not rescan every event.
+ * hours so a long range does not rescan every event. The load ledger
+ * (scli_loads) is written outside the batches, each change committed alone.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,9 @@
 #include "scli/timestamp.h"
 
 #define NOT_INITIALISED_MSG "database is not initialised; run `scli init-db` first"
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 /* Waiting this long for another writer (an overlapping load) beats failing. */
 #define BUSY_TIMEOUT_MS 60000
@@ -37,6 +42,43 @@ static const char *const SCHEMA_SQL =
     " hour_us INTEGER NOT NULL,"
     " count INTEGER NOT NULL,"
     " PRIMARY KEY (customer_id, hour_us)) WITHOUT ROWID;";
+
+/* Schema version 2. AUTOINCREMENT: an id is never handed out twice, so a
+ * ledger id printed by one load always names that load. */
+static const char *const LEDGER_SQL =
+    "CREATE TABLE IF NOT EXISTS scli_loads ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " source TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " hash TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('running', 'completed', 'failed')),"
+    " started_us INTEGER NOT NULL,"
+    " ended_us INTEGER NOT NULL DEFAULT 0,"
+    " rows_read INTEGER NOT NULL DEFAULT 0,"
+    " inserted INTEGER NOT NULL DEFAULT 0,"
+    " duplicates INTEGER NOT NULL DEFAULT 0,"
+    " rejected INTEGER NOT NULL DEFAULT 0,"
+    " error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS scli_loads_hash_state ON scli_loads(hash, state);";
+
+#define LOAD_COLUMNS                                                                               \
+	"id, source, size, hash, state, started_us, ended_us, rows_read, inserted, duplicates,"    \
+	" rejected, error"
+
+static const char *const LEDGER_BEGIN_SQL =
+    "INSERT INTO scli_loads (source, size, hash, state, started_us)"
+    " VALUES (?1, ?2, ?3, 'running', ?4)";
+
+static const char *const LEDGER_FINISH_SQL =
+    "UPDATE scli_loads SET state = ?2, ended_us = ?3, rows_read = ?4, inserted = ?5,"
+    " duplicates = ?6, rejected = ?7, error = ?8 WHERE id = ?1";
+
+static const char *const LEDGER_FIND_SQL =
+    "SELECT " LOAD_COLUMNS " FROM scli_loads WHERE hash = ?1 AND state = 'completed'"
+    " ORDER BY id DESC LIMIT 1";
+
+static const char *const LEDGER_LIST_SQL =
+    "SELECT " LOAD_COLUMNS " FROM scli_loads ORDER BY id DESC LIMIT ?1";
 
 static const char *const INSERT_EVENT_SQL =
     "INSERT INTO events (customer_id, transaction_id, event_type, ts_us)"
@@ -129,6 +171,14 @@ static int prepare(sqlite3_stmt **stmt, sqlite3 *db, const char *sql)
 	return 0;
 }
 
+static int too_old_error(int version)
+{
+	return scli_error_set(SCLI_ESCHEMA,
+			      "database schema version %d is older than this scli (%d); "
+			      "run `scli init-db` to upgrade",
+			      version, SCLI_SCHEMA_VERSION);
+}
+
 static int too_new_error(int version)
 {
 	return scli_error_set(
@@ -194,14 +244,20 @@ static int sqlite_init_schema(scli_repo *r)
 			  " key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 			  "creating the schema")) < 0)
 		goto done;
-	if ((error = exec(db, SCHEMA_SQL, "creating the schema")) < 0)
+	/* Every step is IF NOT EXISTS, so one pass creates a fresh database and
+	 * upgrades a version-1 one (which lacks only the ledger) alike; the version
+	 * is raised last, in the same transaction, so an upgrade is all or nothing. */
+	if ((error = exec(db, SCHEMA_SQL, "creating the schema")) < 0 ||
+	    (error = exec(db, LEDGER_SQL, "creating the load ledger")) < 0)
 		goto done;
-	/* Only ever raise the version: this is where later upgrades will hook in. */
 	if (version < SCLI_SCHEMA_VERSION &&
-	    (error = exec(db,
-			  "INSERT INTO scli_meta (key, value) VALUES ('schema_version', '1')"
-			  " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-			  "recording the schema version")) < 0)
+	    (error = exec(
+		 db,
+		 "INSERT INTO scli_meta (key, value)"
+		 " VALUES ('schema_version', '" STRINGIFY(
+		     SCLI_SCHEMA_VERSION) "')"
+					  " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		 "recording the schema version")) < 0)
 		goto done;
 	error = exec(db, "COMMIT", "committing init-db");
 done:
@@ -218,6 +274,8 @@ static int sqlite_check_schema(scli_repo *r)
 		return error;
 	if (version == 0)
 		return scli_error_set(SCLI_ESCHEMA, NOT_INITIALISED_MSG);
+	if (version < SCLI_SCHEMA_VERSION)
+		return too_old_error(version);
 	if (version > SCLI_SCHEMA_VERSION)
 		return too_new_error(version);
 	return 0;
@@ -389,6 +447,193 @@ done:
 	return error;
 }
 
+/* ---- the load ledger ---- */
+
+static const char *load_state_name(scli_load_state state)
+{
+	switch (state) {
+	case SCLI_LOAD_RUNNING:
+		return "running";
+	case SCLI_LOAD_COMPLETED:
+		return "completed";
+	case SCLI_LOAD_FAILED:
+		return "failed";
+	}
+	assert(!"unknown load state");
+	return "failed";
+}
+
+static int load_state_parse(scli_load_state *out, const char *name)
+{
+	if (name && !strcmp(name, "running"))
+		*out = SCLI_LOAD_RUNNING;
+	else if (name && !strcmp(name, "completed"))
+		*out = SCLI_LOAD_COMPLETED;
+	else if (name && !strcmp(name, "failed"))
+		*out = SCLI_LOAD_FAILED;
+	else
+		return scli_error_set(SCLI_ERROR, "sqlite: unknown load state \"%s\"",
+				      name ? name : "(null)");
+	return 0;
+}
+
+/* Copy a column into a record's fixed buffer of `cap` bytes. Someone else's
+ * writer may have stored more than fits: cut it, and not inside a UTF-8
+ * character, so the record still holds whole characters. */
+static void copy_column(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const char *src = (const char *)sqlite3_column_text(st, col);
+	size_t len = src ? (size_t)sqlite3_column_bytes(st, col) : 0;
+
+	if (len > cap - 1) {
+		len = cap - 1;
+		while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
+			len--;
+	}
+	if (len)
+		memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* The current row of a LOAD_COLUMNS query. */
+static int read_load(scli_load_record *rec, sqlite3_stmt *st)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->id = sqlite3_column_int64(st, 0);
+	copy_column(rec->source, sizeof(rec->source), st, 1);
+	rec->size = sqlite3_column_int64(st, 2);
+	copy_column(rec->hash, sizeof(rec->hash), st, 3);
+	rec->started_us = sqlite3_column_int64(st, 5);
+	rec->ended_us = sqlite3_column_int64(st, 6);
+	rec->rows_read = (uint64_t)sqlite3_column_int64(st, 7);
+	rec->inserted = (uint64_t)sqlite3_column_int64(st, 8);
+	rec->duplicates = (uint64_t)sqlite3_column_int64(st, 9);
+	rec->rejected = (uint64_t)sqlite3_column_int64(st, 10);
+	copy_column(rec->error, sizeof(rec->error), st, 11);
+	return load_state_parse(&rec->state, (const char *)sqlite3_column_text(st, 4));
+}
+
+/* A record's string field, bounded: the record is not trusted to hold a NUL. */
+static int bind_field(sqlite3_stmt *st, int param, const char *field, size_t cap)
+{
+	return sqlite3_bind_text(st, param, field, (int)strnlen(field, cap - 1), SQLITE_STATIC);
+}
+
+static int ledger_prepare(sqlite3_stmt **stmt, sqlite3 *db, const char *sql)
+{
+	/* Not cached: a ledger statement runs a few times per load. */
+	if (sqlite3_prepare_v2(db, sql, -1, stmt, NULL) != SQLITE_OK)
+		return db_error(db, "preparing a load ledger statement");
+	return 0;
+}
+
+static int sqlite_ledger_begin(int64_t *id_out, scli_repo *r, const scli_load_record *rec)
+{
+	sqlite3 *db = ((sqlite_repo *)r)->db;
+	sqlite3_stmt *st = NULL;
+	int error;
+
+	*id_out = 0;
+	/* Autocommit, so the row survives whatever later batch fails. */
+	assert(sqlite3_get_autocommit(db));
+	if ((error = ledger_prepare(&st, db, LEDGER_BEGIN_SQL)) < 0)
+		goto done;
+	if (bind_field(st, 1, rec->source, sizeof(rec->source)) ||
+	    sqlite3_bind_int64(st, 2, rec->size) ||
+	    bind_field(st, 3, rec->hash, sizeof(rec->hash)) ||
+	    sqlite3_bind_int64(st, 4, rec->started_us)) {
+		error = db_error(db, "binding a load");
+		goto done;
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		error = db_error(db, "recording the start of a load");
+		goto done;
+	}
+	*id_out = sqlite3_last_insert_rowid(db);
+done:
+	sqlite3_finalize(st);
+	return error;
+}
+
+static int sqlite_ledger_finish(scli_repo *r, const scli_load_record *rec)
+{
+	sqlite3 *db = ((sqlite_repo *)r)->db;
+	sqlite3_stmt *st = NULL;
+	int error;
+
+	assert(sqlite3_get_autocommit(db));
+	if ((error = ledger_prepare(&st, db, LEDGER_FINISH_SQL)) < 0)
+		goto done;
+	if (sqlite3_bind_int64(st, 1, rec->id) ||
+	    sqlite3_bind_text(st, 2, load_state_name(rec->state), -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 3, rec->ended_us) ||
+	    sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->rows_read) ||
+	    sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->inserted) ||
+	    sqlite3_bind_int64(st, 6, (sqlite3_int64)rec->duplicates) ||
+	    sqlite3_bind_int64(st, 7, (sqlite3_int64)rec->rejected) ||
+	    bind_field(st, 8, rec->error, sizeof(rec->error))) {
+		error = db_error(db, "binding a load");
+		goto done;
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		error = db_error(db, "recording the end of a load");
+		goto done;
+	}
+	if (sqlite3_changes(db) != 1)
+		error = scli_error_set(SCLI_ENOTFOUND, "no load with id %lld", (long long)rec->id);
+done:
+	sqlite3_finalize(st);
+	return error;
+}
+
+static int sqlite_ledger_find_completed(scli_load_record *rec_out, scli_repo *r, const char *hash)
+{
+	sqlite3 *db = ((sqlite_repo *)r)->db;
+	sqlite3_stmt *st = NULL;
+	int error, rc;
+
+	if ((error = ledger_prepare(&st, db, LEDGER_FIND_SQL)) < 0)
+		goto done;
+	if (sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC)) {
+		error = db_error(db, "binding a hash");
+		goto done;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		error = read_load(rec_out, st);
+	else if (rc == SQLITE_DONE)
+		error = scli_error_set(SCLI_ENOTFOUND, "no completed load with that hash");
+	else
+		error = db_error(db, "looking up a load");
+done:
+	sqlite3_finalize(st);
+	return error;
+}
+
+static int sqlite_ledger_list(scli_repo *r, size_t limit, scli_load_record_cb cb, void *ctx)
+{
+	sqlite3 *db = ((sqlite_repo *)r)->db;
+	sqlite3_stmt *st = NULL;
+	scli_load_record rec;
+	int error, rc;
+
+	if ((error = ledger_prepare(&st, db, LEDGER_LIST_SQL)) < 0)
+		goto done;
+	if (sqlite3_bind_int64(st, 1, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64)limit)) {
+		error = db_error(db, "binding a limit");
+		goto done;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((error = read_load(&rec, st)) < 0 || (error = cb(ctx, &rec)) < 0)
+			goto done;
+	}
+	if (rc != SQLITE_DONE)
+		error = db_error(db, "listing loads");
+done:
+	sqlite3_finalize(st);
+	return error;
+}
+
 static void sqlite_free(scli_repo *r)
 {
 	sqlite_repo *s = (sqlite_repo *)r;
@@ -410,6 +655,10 @@ static const scli_repo_ops sqlite_ops = {
     .count_hourly = sqlite_count_hourly,
     .free = sqlite_free,
     .schema_version = sqlite_schema_version,
+    .ledger_begin = sqlite_ledger_begin,
+    .ledger_finish = sqlite_ledger_finish,
+    .ledger_find_completed = sqlite_ledger_find_completed,
+    .ledger_list = sqlite_ledger_list,
 };
 
 int scli_repo_sqlite_open(scli_repo **out, const char *path, int create)

@@ -209,11 +209,11 @@ static void test_header_errors(void **state)
 {
 	(void)state;
 	EXPECT("customer_id,event_type,timestamp\n" ROW1 "\n",
-	       "ERR -2 mem:1: header lacks column transaction_id");
+	       "ERR -1 mem:1: header lacks column transaction_id");
 	EXPECT("\n\nCustomerId,EVENT_TYPE,transaction_id,extra\n" ROW1 "\n",
-	       "ERR -2 mem:3: header lacks column timestamp");
+	       "ERR -1 mem:3: header lacks column timestamp");
 	EXPECT("customer_id,event_type,transaction_id,timestamp,customerId\n",
-	       "ERR -2 mem:1: header has column customer_id twice");
+	       "ERR -1 mem:1: header has column customer_id twice");
 }
 
 static void test_quoting(void **state)

@@ -734,6 +734,407 @@ static void callback_can_stop(void **state)
 	free(t);
 }
 
+/* ---- the load ledger ---------------------------------------------------- */
+
+#define HASH_A "0123456789abcdef0123456789abcdef"
+#define HASH_B "fedcba9876543210fedcba9876543210"
+
+static void load_fill(scli_load_record *rec, const char *source, int64_t size, const char *hash,
+		      int64_t started_us)
+{
+	memset(rec, 0, sizeof(*rec));
+	assert_true(strlen(source) < sizeof(rec->source));
+	assert_true(strlen(hash) < sizeof(rec->hash));
+	strcpy(rec->source, source);
+	strcpy(rec->hash, hash);
+	rec->size = size;
+	rec->started_us = started_us;
+}
+
+static int64_t begin_load(scli_repo *r, const char *source, const char *hash, int64_t started_us)
+{
+	scli_load_record rec;
+	int64_t id = -1;
+	int error;
+
+	load_fill(&rec, source, 1234, hash, started_us);
+	if ((error = scli_repo_ledger_begin(&id, r, &rec)) < 0)
+		fail_msg("ledger_begin: %d %s", error, scli_error_last());
+	assert_true(id > 0);
+	return id;
+}
+
+static void finish_load(scli_repo *r, int64_t id, scli_load_state state, const char *why)
+{
+	scli_load_record rec;
+	int error;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.id = id;
+	rec.state = state;
+	rec.ended_us = AT(23, 0);
+	rec.rows_read = 3;
+	rec.inserted = 2;
+	rec.duplicates = 1;
+	strcpy(rec.error, why);
+	if ((error = scli_repo_ledger_finish(r, &rec)) < 0)
+		fail_msg("ledger_finish: %d %s", error, scli_error_last());
+}
+
+typedef struct load_list {
+	scli_load_record recs[32];
+	size_t n;
+	size_t stop_after; /* > 0: return -42 from that callback on */
+} load_list;
+
+static int collect_load(void *p, const scli_load_record *rec)
+{
+	load_list *l = p;
+
+	assert_non_null(rec);
+	assert_true(l->n < sizeof(l->recs) / sizeof(l->recs[0]));
+	/* whatever the table held, the record's strings end inside their buffers */
+	assert_true(strnlen(rec->source, sizeof(rec->source)) < sizeof(rec->source));
+	assert_true(strnlen(rec->hash, sizeof(rec->hash)) < sizeof(rec->hash));
+	assert_true(strnlen(rec->error, sizeof(rec->error)) < sizeof(rec->error));
+	l->recs[l->n++] = *rec;
+	if (l->stop_after && l->n >= l->stop_after)
+		return -42;
+	return 0;
+}
+
+static load_list *list_loads(scli_repo *r, size_t limit)
+{
+	load_list *l = calloc(1, sizeof(*l));
+	int error;
+
+	assert_non_null(l);
+	if ((error = scli_repo_ledger_list(r, limit, collect_load, l)) < 0)
+		fail_msg("ledger_list: %d %s", error, scli_error_last());
+	return l;
+}
+
+static void assert_load_equal(const scli_load_record *want, const scli_load_record *got)
+{
+	assert_int_equal(got->id, want->id);
+	assert_int_equal(got->state, want->state);
+	assert_string_equal(got->source, want->source);
+	assert_int_equal(got->size, want->size);
+	assert_string_equal(got->hash, want->hash);
+	assert_int_equal(got->started_us, want->started_us);
+	assert_int_equal(got->ended_us, want->ended_us);
+	assert_int_equal(got->rows_read, want->rows_read);
+	assert_int_equal(got->inserted, want->inserted);
+	assert_int_equal(got->duplicates, want->duplicates);
+	assert_int_equal(got->rejected, want->rejected);
+	assert_string_equal(got->error, want->error);
+}
+
+static void ledger_before_init_fails(void **state)
+{
+	fixture *fx = *state;
+	scli_load_record rec;
+	int64_t id = 7;
+
+	load_fill(&rec, "events.csv", 10, HASH_A, AT(4, 0));
+	assert_true(scli_repo_ledger_begin(&id, fx->repo, &rec) < 0);
+	assert_int_equal(id, 0);
+	/* no table is not the same as "no such load" */
+	scli_error_clear();
+	assert_true(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A) < 0);
+	assert_int_not_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A),
+			     SCLI_ENOTFOUND);
+	assert_true(scli_repo_ledger_list(fx->repo, 10, collect_load, NULL) < 0);
+}
+
+static void ledger_begin_records_running(void **state)
+{
+	fixture *fx = *state;
+	scli_load_record want[2];
+	int64_t id = 0;
+	load_list *l;
+
+	/* begin takes only source, size, hash and start; the rest is its own */
+	load_fill(&want[0], "/data/events.csv.gz", 987654321, HASH_A, AT(4, 1) + 123457);
+	want[0].state = SCLI_LOAD_FAILED;
+	want[0].ended_us = AT(5, 0);
+	want[0].rows_read = 5;
+	strcpy(want[0].error, "not from begin");
+	assert_int_equal(scli_repo_ledger_begin(&id, fx->repo, &want[0]), 0);
+	assert_true(id > 0);
+	want[0].id = id;
+	want[0].state = SCLI_LOAD_RUNNING;
+	want[0].ended_us = 0;
+	want[0].rows_read = 0;
+	want[0].error[0] = '\0';
+
+	/* standard input: size and hash unknown */
+	load_fill(&want[1], "<stdin>", -1, "", AT(4, 2));
+	assert_int_equal(scli_repo_ledger_begin(&id, fx->repo, &want[1]), 0);
+	assert_true(id > want[0].id);
+	want[1].id = id;
+
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 2);
+	assert_load_equal(&want[1], &l->recs[0]);
+	assert_load_equal(&want[0], &l->recs[1]);
+	free(l);
+}
+
+static void ledger_finish_round_trips(void **state)
+{
+	fixture *fx = *state;
+	scli_load_record done, failed;
+	load_list *l;
+
+	load_fill(&done, "it's \"quoted\"; DROP TABLE scli_loads; --.csv", 147370, HASH_A,
+		  AT(4, 0) + 1);
+	assert_int_equal(scli_repo_ledger_begin(&done.id, fx->repo, &done), 0);
+	load_fill(&failed,
+		  "donn\xc3\xa9"
+		  "es/\xe2\x82\xac.ndjson",
+		  0, HASH_B, AT(4, 30));
+	assert_int_equal(scli_repo_ledger_begin(&failed.id, fx->repo, &failed), 0);
+
+	done.state = SCLI_LOAD_COMPLETED;
+	done.ended_us = AT(4, 0) + 999999;
+	done.rows_read = UINT64_C(1) << 40;
+	done.inserted = (UINT64_C(1) << 40) - 12345;
+	done.duplicates = 12000;
+	done.rejected = 345;
+	assert_int_equal(scli_repo_ledger_finish(fx->repo, &done), 0);
+
+	failed.state = SCLI_LOAD_FAILED;
+	failed.ended_us = AT(5, 0) - 1;
+	failed.rows_read = 10;
+	failed.inserted = 7;
+	failed.rejected = 3;
+	strcpy(failed.error, "postgres: storing a batch: it's \"gone\" \xe2\x82\xac");
+	assert_int_equal(scli_repo_ledger_finish(fx->repo, &failed), 0);
+
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 2);
+	assert_load_equal(&failed, &l->recs[0]);
+	assert_load_equal(&done, &l->recs[1]);
+	free(l);
+
+	/* finishing again overwrites: the last word counts */
+	failed.state = SCLI_LOAD_COMPLETED;
+	failed.error[0] = '\0';
+	assert_int_equal(scli_repo_ledger_finish(fx->repo, &failed), 0);
+	l = list_loads(fx->repo, 1);
+	assert_int_equal(l->n, 1);
+	assert_load_equal(&failed, &l->recs[0]);
+	free(l);
+}
+
+static void ledger_finish_unknown_load(void **state)
+{
+	fixture *fx = *state;
+	scli_load_record rec;
+	load_list *l;
+
+	load_fill(&rec, "a.csv", 1, HASH_A, AT(4, 0));
+	assert_int_equal(scli_repo_ledger_begin(&rec.id, fx->repo, &rec), 0);
+	rec.id += 1000;
+	rec.state = SCLI_LOAD_COMPLETED;
+	scli_error_clear();
+	assert_int_equal(scli_repo_ledger_finish(fx->repo, &rec), SCLI_ENOTFOUND);
+	assert_error_contains("no load with id");
+	/* and the real one is untouched */
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 1);
+	assert_int_equal(l->recs[0].state, SCLI_LOAD_RUNNING);
+	free(l);
+}
+
+static void ledger_find_completed_only(void **state)
+{
+	fixture *fx = *state;
+	scli_load_record rec;
+	int64_t first, second;
+	load_list *l;
+
+	/* a killed load (still running) and a failed one do not count */
+	begin_load(fx->repo, "a.csv", HASH_A, AT(1, 0));
+	finish_load(fx->repo, begin_load(fx->repo, "a.csv", HASH_A, AT(2, 0)), SCLI_LOAD_FAILED,
+		    "boom");
+	scli_error_clear();
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A), SCLI_ENOTFOUND);
+	assert_error_contains("no completed load with that hash");
+
+	/* of two completed ones the newest wins, even with a newer running one */
+	first = begin_load(fx->repo, "a-copy.csv", HASH_A, AT(3, 0));
+	finish_load(fx->repo, first, SCLI_LOAD_COMPLETED, "");
+	second = begin_load(fx->repo, "a-again.csv", HASH_A, AT(4, 0));
+	finish_load(fx->repo, second, SCLI_LOAD_COMPLETED, "");
+	begin_load(fx->repo, "a-third.csv", HASH_A, AT(5, 0));
+	finish_load(fx->repo, begin_load(fx->repo, "a.csv", HASH_A, AT(6, 0)), SCLI_LOAD_FAILED,
+		    "later failure");
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A), 0);
+	assert_int_equal(rec.id, second);
+	assert_int_equal(rec.state, SCLI_LOAD_COMPLETED);
+
+	/* the found record is the listed one, field for field */
+	l = list_loads(fx->repo, 100);
+	assert_int_equal(l->n, 6);
+	assert_load_equal(&l->recs[2], &rec);
+	free(l);
+
+	/* other hashes, a prefix of the hash, and "unknown" are not found */
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_B), SCLI_ENOTFOUND);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, "0123456789abcdef"),
+			 SCLI_ENOTFOUND);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, ""), SCLI_ENOTFOUND);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, "' OR '1'='1"),
+			 SCLI_ENOTFOUND);
+}
+
+static void ledger_list_order_and_limit(void **state)
+{
+	fixture *fx = *state;
+	int64_t ids[5];
+	load_list *l;
+	size_t i;
+
+	/* started_us deliberately out of order: the id decides, not the clock */
+	for (i = 0; i < 5; i++)
+		ids[i] = begin_load(fx->repo, "x.csv", HASH_A, AT(10 - (int)i, 0));
+	for (i = 1; i < 5; i++)
+		assert_true(ids[i] > ids[i - 1]);
+
+	l = list_loads(fx->repo, 3);
+	assert_int_equal(l->n, 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(l->recs[i].id, ids[4 - i]);
+	free(l);
+
+	l = list_loads(fx->repo, SIZE_MAX);
+	assert_int_equal(l->n, 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(l->recs[i].id, ids[4 - i]);
+	free(l);
+
+	l = list_loads(fx->repo, 0);
+	assert_int_equal(l->n, 0);
+	free(l);
+
+	/* the callback can stop the listing; its value comes back */
+	l = calloc(1, sizeof(*l));
+	assert_non_null(l);
+	l->stop_after = 2;
+	assert_int_equal(scli_repo_ledger_list(fx->repo, 10, collect_load, l), -42);
+	assert_int_equal(l->n, 2);
+	free(l);
+}
+
+static void ledger_empty(void **state)
+{
+	fixture *fx = *state;
+	scli_load_record rec;
+	load_list *l = list_loads(fx->repo, 10);
+
+	assert_int_equal(l->n, 0);
+	free(l);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A), SCLI_ENOTFOUND);
+}
+
+static void ledger_and_batches_independent(void **state)
+{
+	fixture *fx = *state;
+	scli_event evs[3];
+	int64_t id;
+	load_list *l;
+	tally *t;
+
+	event_fill(&evs[0], "c1", "a", AT(4, 10));
+	event_fill(&evs[1], "c1", "b", AT(5, 10));
+	event_fill(&evs[2], "c1", "a", AT(6, 10));
+	id = begin_load(fx->repo, "events.csv", HASH_A, AT(4, 0));
+	store(fx->repo, 2, 1, evs, 3);
+	store(fx->repo, 0, 3, evs, 3);
+	/* a batch's commit does not touch the ledger */
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 1);
+	assert_int_equal(l->recs[0].id, id);
+	assert_int_equal(l->recs[0].state, SCLI_LOAD_RUNNING);
+	free(l);
+	finish_load(fx->repo, id, SCLI_LOAD_COMPLETED, "");
+	/* ... nor the ledger the events */
+	t = count(fx->repo, "c1", AT(0, 0), AT(24, 0));
+	assert_int_equal(total(t), 2);
+	free(t);
+	/* and a repeated init-db keeps both */
+	assert_int_equal(scli_repo_init_schema(fx->repo), 0);
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 1);
+	assert_int_equal(l->recs[0].state, SCLI_LOAD_COMPLETED);
+	free(l);
+	t = count(fx->repo, "c1", AT(0, 0), AT(24, 0));
+	assert_int_equal(total(t), 2);
+	free(t);
+}
+
+static void ledger_fields_at_their_limits(void **state)
+{
+	fixture *fx = *state;
+	scli_load_record rec, want;
+	load_list *l;
+
+	/* full buffers, with no NUL in them: the adapter reads no further than the field */
+	memset(&rec, 0, sizeof(rec));
+	memset(rec.source, 's', sizeof(rec.source));
+	memset(rec.hash, 'f', sizeof(rec.hash));
+	rec.size = INT64_MAX;
+	rec.started_us = SCLI_TIMESTAMP_MAX;
+	assert_int_equal(scli_repo_ledger_begin(&rec.id, fx->repo, &rec), 0);
+	memset(rec.error, 'e', sizeof(rec.error));
+	rec.state = SCLI_LOAD_FAILED;
+	rec.ended_us = SCLI_TIMESTAMP_MAX;
+	rec.rows_read = rec.inserted = rec.duplicates = rec.rejected = INT64_MAX;
+	assert_int_equal(scli_repo_ledger_finish(fx->repo, &rec), 0);
+
+	want = rec;
+	want.source[sizeof(want.source) - 1] = '\0';
+	want.hash[sizeof(want.hash) - 1] = '\0';
+	want.error[sizeof(want.error) - 1] = '\0';
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 1);
+	assert_load_equal(&want, &l->recs[0]);
+	free(l);
+}
+
+static void ledger_takes_any_bytes(void **state)
+{
+	fixture *fx = *state;
+	scli_load_record rec;
+	load_list *l;
+	size_t len;
+
+	/* a Latin-1 file name, and an error message cut inside a UTF-8 character
+	 * (what a fixed-size buffer does to a long one): both must be recorded,
+	 * although a server that checks UTF-8 may not keep those bytes as they are */
+	load_fill(&rec, "caf\xe9.csv", 5, HASH_A, AT(4, 0));
+	assert_int_equal(scli_repo_ledger_begin(&rec.id, fx->repo, &rec), 0);
+	rec.state = SCLI_LOAD_FAILED;
+	memset(rec.error, 'x', sizeof(rec.error));
+	rec.error[SCLI_LOAD_ERROR_MAX - 1] = '\xc3';
+	rec.error[SCLI_LOAD_ERROR_MAX] = '\0';
+	if (scli_repo_ledger_finish(fx->repo, &rec) < 0)
+		fail_msg("ledger_finish: %s", scli_error_last());
+
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 1);
+	assert_int_equal(l->recs[0].state, SCLI_LOAD_FAILED);
+	assert_int_equal(strlen(l->recs[0].source), strlen(rec.source));
+	assert_memory_equal(l->recs[0].source, "caf", 3);
+	assert_string_equal(l->recs[0].source + 4, ".csv");
+	len = strlen(l->recs[0].error);
+	assert_true(len >= SCLI_LOAD_ERROR_MAX - 1);
+	assert_memory_equal(l->recs[0].error, rec.error, SCLI_LOAD_ERROR_MAX - 1);
+	free(l);
+}
+
 /* No way to make the memory adapter fail half-way short of failing malloc, so
  * its all-or-nothing promise is covered by construction (it allocates before
  * storing anything); SQLite's is tested below with a trigger. */
@@ -761,7 +1162,147 @@ static const struct CMUnitTest contract_tests[] = {
     cmocka_unit_test_setup_teardown(hours_reported_once_across_batches, setup_initialised,
 				    teardown_repo),
     cmocka_unit_test_setup_teardown(callback_can_stop, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(ledger_before_init_fails, setup_repo, teardown_repo),
+    cmocka_unit_test_setup_teardown(ledger_empty, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(ledger_begin_records_running, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(ledger_finish_round_trips, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(ledger_finish_unknown_load, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(ledger_find_completed_only, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(ledger_list_order_and_limit, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(ledger_and_batches_independent, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(ledger_fields_at_their_limits, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(ledger_takes_any_bytes, setup_initialised, teardown_repo),
 };
+
+/* ---- shared by the adapter-specific groups ------------------------------ */
+
+/*
+ * A database written by scli with schema version 1 (`downgrade` turns the
+ * fixture's fresh version-2 database into one): refused until init-db, then
+ * upgraded in place with its events intact and a working ledger.
+ */
+static void upgrade_from_version_1(fixture *fx, void (*downgrade)(fixture *fx))
+{
+	scli_load_record rec;
+	scli_event evs[2];
+	int version = 0;
+	int64_t id = 0;
+	load_list *l;
+	tally *t;
+
+	event_fill(&evs[0], "c1", "a", AT(4, 10));
+	event_fill(&evs[1], "c1", "b", AT(5, 10));
+	store(fx->repo, 2, 0, evs, 2);
+	downgrade(fx);
+
+	scli_error_clear();
+	assert_int_equal(scli_repo_check_schema(fx->repo), SCLI_ESCHEMA);
+	assert_error_contains("database schema version 1 is older than this scli (2)");
+	assert_error_contains("run `scli init-db` to upgrade");
+	assert_int_equal(scli_repo_schema_version(&version, fx->repo), 0);
+	assert_int_equal(version, 1);
+	load_fill(&rec, "events.csv", 10, HASH_A, AT(6, 0));
+	assert_true(scli_repo_ledger_begin(&id, fx->repo, &rec) < 0);
+
+	assert_int_equal(scli_repo_init_schema(fx->repo), 0);
+	assert_int_equal(scli_repo_check_schema(fx->repo), 0);
+	assert_int_equal(scli_repo_schema_version(&version, fx->repo), 0);
+	assert_int_equal(version, SCLI_SCHEMA_VERSION);
+
+	/* what was loaded before the upgrade still counts, and still deduplicates */
+	t = count(fx->repo, "c1", AT(0, 0), AT(24, 0));
+	assert_int_equal(t->n, 2);
+	assert_int_equal(total(t), 2);
+	free(t);
+	store(fx->repo, 0, 2, evs, 2);
+
+	id = begin_load(fx->repo, "events.csv", HASH_A, AT(6, 0));
+	finish_load(fx->repo, id, SCLI_LOAD_COMPLETED, "");
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A), 0);
+	assert_int_equal(rec.id, id);
+
+	/* and init-db on the upgraded database is a no-op */
+	assert_int_equal(scli_repo_init_schema(fx->repo), 0);
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 1);
+	assert_int_equal(l->recs[0].id, id);
+	free(l);
+}
+
+/* With a trigger installed that fails on transaction id "boom": the batch
+ * fails and leaves nothing, the ledger row written before it stays. */
+static void failed_batch_keeps_ledger_row(fixture *fx)
+{
+	size_t inserted = 9, duplicates = 9;
+	scli_event evs[2];
+	int64_t id, next;
+	load_list *l;
+	tally *t;
+
+	id = begin_load(fx->repo, "events.csv", HASH_A, AT(4, 0));
+	event_fill(&evs[0], "c1", "a", AT(4, 10));
+	event_fill(&evs[1], "c1", "boom", AT(4, 20));
+	scli_error_clear();
+	assert_true(scli_repo_store_batch(&inserted, &duplicates, fx->repo, evs, 2) < 0);
+	assert_error_contains("boom");
+
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 1);
+	assert_int_equal(l->recs[0].id, id);
+	assert_int_equal(l->recs[0].state, SCLI_LOAD_RUNNING);
+	free(l);
+
+	/* the failed batch left no transaction open behind the ledger's back */
+	finish_load(fx->repo, id, SCLI_LOAD_FAILED, "boom");
+	next = begin_load(fx->repo, "events.csv", HASH_A, AT(5, 0));
+	assert_true(next > id);
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 2);
+	assert_int_equal(l->recs[1].state, SCLI_LOAD_FAILED);
+	assert_string_equal(l->recs[1].error, "boom");
+	free(l);
+	t = count(fx->repo, "c1", AT(0, 0), AT(24, 0));
+	assert_int_equal(t->n, 0);
+	free(t);
+}
+
+/* Someone else's writer stored longer strings than a record holds: 1000 "é"
+ * as source, 80 "0" as hash, 200 "é" as error (see overlong_sql below). */
+static void check_overlong_load(const scli_load_record *rec)
+{
+	size_t i;
+
+	assert_int_equal(strlen(rec->source), 1024); /* 512 whole characters */
+	for (i = 0; i < 1024; i += 2)
+		assert_memory_equal(rec->source + i, "\xc3\xa9", 2);
+	assert_int_equal(strlen(rec->hash), SCLI_HASH_HEX_LEN);
+	assert_int_equal(strspn(rec->hash, "0"), SCLI_HASH_HEX_LEN);
+	/* 255 bytes would cut the 128th character: 127 whole ones are kept */
+	assert_int_equal(strlen(rec->error), 254);
+	for (i = 0; i < 254; i += 2)
+		assert_memory_equal(rec->error + i, "\xc3\xa9", 2);
+}
+
+static void overlong_strings_are_cut(fixture *fx, void (*overwrite)(fixture *fx))
+{
+	char long_hash[81];
+	scli_load_record rec;
+	load_list *l;
+
+	finish_load(fx->repo, begin_load(fx->repo, "a.csv", HASH_A, AT(4, 0)), SCLI_LOAD_COMPLETED,
+		    "");
+	overwrite(fx);
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 1);
+	check_overlong_load(&l->recs[0]);
+	free(l);
+	memset(long_hash, '0', 80);
+	long_hash[80] = '\0';
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, long_hash), 0);
+	check_overlong_load(&rec);
+}
 
 /* ---- SQLite only: files, foreign writers, locks ------------------------- */
 
@@ -965,6 +1506,72 @@ static void sqlite_concurrent_writer_waits(void **state)
 	free(t);
 }
 
+static void sqlite_downgrade(fixture *fx)
+{
+	raw_exec(fx->path, "DROP TABLE scli_loads;"
+			   "UPDATE scli_meta SET value = '1' WHERE key = 'schema_version'");
+}
+
+static void sqlite_upgrade_from_version_1(void **state)
+{
+	upgrade_from_version_1(*state, sqlite_downgrade);
+}
+
+/* An upgrade that fails half-way leaves the database at version 1. */
+static void sqlite_failed_upgrade_changes_nothing(void **state)
+{
+	fixture *fx = *state;
+	int version = 0;
+
+	sqlite_downgrade(fx);
+	/* a view in the ledger's place: creating its index fails */
+	raw_exec(fx->path, "CREATE VIEW scli_loads AS SELECT 1 AS hash, 2 AS state");
+	assert_true(scli_repo_init_schema(fx->repo) < 0);
+	assert_error_contains("sqlite: ");
+	assert_int_equal(scli_repo_schema_version(&version, fx->repo), 0);
+	assert_int_equal(version, 1);
+	assert_int_equal(scli_repo_check_schema(fx->repo), SCLI_ESCHEMA);
+	assert_error_contains("to upgrade");
+	raw_exec(fx->path, "DROP VIEW scli_loads");
+	assert_int_equal(scli_repo_init_schema(fx->repo), 0);
+	assert_int_equal(scli_repo_check_schema(fx->repo), 0);
+}
+
+static void sqlite_failed_batch_keeps_ledger_row(void **state)
+{
+	fixture *fx = *state;
+	load_list *l;
+
+	raw_exec(fx->path, "CREATE TRIGGER boom BEFORE INSERT ON events"
+			   " WHEN NEW.transaction_id = 'boom'"
+			   " BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	failed_batch_keeps_ledger_row(fx);
+
+	/* and it is on disk, not just in this connection */
+	scli_repo_free(fx->repo);
+	fx->repo = NULL;
+	assert_int_equal(scli_repo_sqlite_open(&fx->repo, fx->path, 0), 0);
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 2);
+	assert_int_equal(l->recs[0].state, SCLI_LOAD_RUNNING);
+	assert_int_equal(l->recs[1].state, SCLI_LOAD_FAILED);
+	free(l);
+}
+
+static void sqlite_overwrite_overlong(fixture *fx)
+{
+	/* hex(zeroblob(n)) is 2n zeros; each pair of them becomes one "é" */
+	raw_exec(fx->path, "UPDATE scli_loads SET"
+			   " source = replace(hex(zeroblob(1000)), '00', '\xc3\xa9'),"
+			   " hash = hex(zeroblob(40)),"
+			   " error = replace(hex(zeroblob(200)), '00', '\xc3\xa9')");
+}
+
+static void sqlite_overlong_strings_are_cut(void **state)
+{
+	overlong_strings_are_cut(*state, sqlite_overwrite_overlong);
+}
+
 static const struct CMUnitTest sqlite_tests[] = {
     cmocka_unit_test_setup_teardown(sqlite_too_new_schema, setup_initialised, teardown_repo),
     cmocka_unit_test_setup_teardown(sqlite_too_new_schema_on_fresh_meta, setup_repo, teardown_repo),
@@ -978,6 +1585,14 @@ static const struct CMUnitTest sqlite_tests[] = {
     cmocka_unit_test_setup_teardown(sqlite_batch_failing_on_rollup_rolls_back, setup_initialised,
 				    teardown_repo),
     cmocka_unit_test_setup_teardown(sqlite_concurrent_writer_waits, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_upgrade_from_version_1, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_failed_upgrade_changes_nothing, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_failed_batch_keeps_ledger_row, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_overlong_strings_are_cut, setup_initialised,
 				    teardown_repo),
 };
 
@@ -1012,8 +1627,60 @@ static void pg_connection_refused_is_io_error_without_password(void **state)
 	assert_null(strchr(scli_error_last(), '\n'));
 }
 
+static void pg_downgrade(fixture *fx)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql),
+		 "DROP TABLE %s.scli_loads;"
+		 "UPDATE %s.scli_meta SET value = '1' WHERE key = 'schema_version'",
+		 fx->dir, fx->dir);
+	assert_int_equal(pg_admin(sql), 0);
+}
+
+static void pg_upgrade_from_version_1(void **state)
+{
+	upgrade_from_version_1(*state, pg_downgrade);
+}
+
+static void pg_failed_batch_keeps_ledger_row(void **state)
+{
+	fixture *fx = *state;
+	char sql[1400];
+
+	snprintf(sql, sizeof(sql),
+		 "CREATE FUNCTION %s.boom() RETURNS trigger LANGUAGE plpgsql AS $$"
+		 " BEGIN IF NEW.transaction_id = 'boom' THEN RAISE EXCEPTION 'boom'; END IF;"
+		 " RETURN NEW; END $$;"
+		 "CREATE TRIGGER boom BEFORE INSERT ON %s.scli_events"
+		 " FOR EACH ROW EXECUTE FUNCTION %s.boom()",
+		 fx->dir, fx->dir, fx->dir);
+	assert_int_equal(pg_admin(sql), 0);
+	failed_batch_keeps_ledger_row(fx);
+}
+
+static void pg_overwrite_overlong(fixture *fx)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql),
+		 "UPDATE %s.scli_loads SET source = repeat('\xc3\xa9', 1000),"
+		 " hash = repeat('0', 80), error = repeat('\xc3\xa9', 200)",
+		 fx->dir);
+	assert_int_equal(pg_admin(sql), 0);
+}
+
+static void pg_overlong_strings_are_cut(void **state)
+{
+	overlong_strings_are_cut(*state, pg_overwrite_overlong);
+}
+
 static const struct CMUnitTest postgres_tests[] = {
     cmocka_unit_test_setup_teardown(pg_too_new_schema_refused, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(pg_upgrade_from_version_1, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(pg_failed_batch_keeps_ledger_row, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(pg_overlong_strings_are_cut, setup_initialised, teardown_repo),
     cmocka_unit_test(pg_connection_refused_is_io_error_without_password),
 };
 
