@@ -22,9 +22,10 @@
 typedef struct pg_repo {
 	scli_repo base;
 	PGconn *conn;
-	char *password; /* scrubbed from every message; never printed */
-	bool prepared;	/* staging table and statements exist in this session */
-	char *copybuf;	/* COPY text of one batch */
+	char *password;	     /* scrubbed from every message; never printed */
+	bool load_prepared;  /* staging table and load statement exist in this session */
+	bool count_prepared; /* count statements exist in this session */
+	char *copybuf;	     /* COPY text of one batch */
 	size_t copycap;
 } pg_repo;
 
@@ -127,30 +128,27 @@ static const char count_one_sql[] = COUNT_SQL("customer_id = $1 AND", "customer_
 static const char count_all_sql[] = COUNT_SQL("$1::text IS NULL AND", "$1::text IS NULL AND");
 
 /* Replace every occurrence of the password by "***" and fold lines into one. */
+/*
+ * Fold the message into one line. Should it hold the password anywhere (libpq
+ * quotes parts of a connection string it cannot parse), withhold it whole:
+ * masking only the password would still show its length and, for a short one,
+ * its letters.
+ */
 static void scrub(char *msg, size_t cap, const char *password)
 {
 	char *p;
 	size_t len;
 
+	if (password && *password && strstr(msg, password)) {
+		snprintf(msg, cap, "(details withheld: they would show the password)");
+		return;
+	}
 	for (p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
 	len = strlen(msg);
 	while (len && msg[len - 1] == ' ')
 		msg[--len] = '\0';
-	if (!password || !*password)
-		return;
-	while ((p = strstr(msg, password))) {
-		size_t plen = strlen(password), rest = strlen(p + plen);
-
-		if (plen >= 3) {
-			memcpy(p, "***", 3);
-			memmove(p + 3, p + plen, rest + 1);
-		} else {
-			memset(p, '*', plen);
-		}
-	}
-	(void)cap;
 }
 
 /* Set the thread error from the connection/result; SCLI_EIO when the connection is gone. */
@@ -286,35 +284,45 @@ done:
 	return error;
 }
 
-/* Staging table and statements, once per session (not inside a batch's transaction). */
-static int pg_prepare(pg_repo *r)
+static int pg_prepare_one(pg_repo *r, const char *name, const char *sql, const char *what)
 {
-	PGresult *res;
+	PGresult *res = PQprepare(r->conn, name, sql, 0, NULL);
+	int error = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		error = pg_fail(r, res, what);
+	PQclear(res);
+	return error;
+}
+
+/* Staging table and load statement, once per session (not inside a batch's transaction). */
+static int pg_prepare_load(pg_repo *r)
+{
 	int error;
 
-	if (r->prepared)
+	if (r->load_prepared)
 		return 0;
-	if ((error = pg_exec(r, stage_sql, "creating the staging table")) < 0)
+	if ((error = pg_exec(r, stage_sql, "creating the staging table")) < 0 ||
+	    (error = pg_prepare_one(r, "scli_merge", merge_sql, "preparing the load statement")) <
+		0)
 		return error;
-	res = PQprepare(r->conn, "scli_merge", merge_sql, 0, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		error = pg_fail(r, res, "preparing the load statement");
-	PQclear(res);
-	if (error < 0)
+	r->load_prepared = true;
+	return 0;
+}
+
+/* Count statements only: a read-only role or a standby can count without temp tables. */
+static int pg_prepare_count(pg_repo *r)
+{
+	int error;
+
+	if (r->count_prepared)
+		return 0;
+	if ((error = pg_prepare_one(r, "scli_count_one", count_one_sql,
+				    "preparing the count statement")) < 0 ||
+	    (error = pg_prepare_one(r, "scli_count_all", count_all_sql,
+				    "preparing the count statement")) < 0)
 		return error;
-	res = PQprepare(r->conn, "scli_count_one", count_one_sql, 0, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		error = pg_fail(r, res, "preparing the count statement");
-	PQclear(res);
-	if (error < 0)
-		return error;
-	res = PQprepare(r->conn, "scli_count_all", count_all_sql, 0, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		error = pg_fail(r, res, "preparing the count statement");
-	PQclear(res);
-	if (error < 0)
-		return error;
-	r->prepared = true;
+	r->count_prepared = true;
 	return 0;
 }
 
@@ -420,7 +428,7 @@ static int pg_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_rep
 	*inserted_out = *duplicates_out = 0;
 	if (n == 0)
 		return 0;
-	if ((error = pg_prepare(r)) < 0 || (error = build_copy(&len, r, events, n)) < 0 ||
+	if ((error = pg_prepare_load(r)) < 0 || (error = build_copy(&len, r, events, n)) < 0 ||
 	    (error = pg_exec(r, "BEGIN", "starting a batch")) < 0 || (error = pg_copy(r, len)) < 0)
 		goto done;
 	res = PQexecPrepared(r->conn, "scli_merge", 0, NULL, NULL, NULL, 0);
@@ -450,7 +458,7 @@ static int pg_count_hourly(scli_repo *base, const char *customer_id, int64_t fro
 	PGresult *res = NULL;
 	int error, i, rows;
 
-	if ((error = pg_prepare(r)) < 0)
+	if ((error = pg_prepare_count(r)) < 0)
 		return error;
 	scli_count_plan_make(&plan, from_us, to_us);
 	scli_timestamp_format(bounds[0], plan.head_from);
@@ -484,30 +492,11 @@ done:
 
 /* ---- the load ledger ---- */
 
-static const char *load_state_name(scli_load_state state)
-{
-	switch (state) {
-	case SCLI_LOAD_RUNNING:
-		return "running";
-	case SCLI_LOAD_COMPLETED:
-		return "completed";
-	case SCLI_LOAD_FAILED:
-		return "failed";
-	}
-	assert(!"unknown load state");
-	return "failed";
-}
-
 static int load_state_parse(scli_load_state *out, const char *name)
 {
-	if (!strcmp(name, "running"))
-		*out = SCLI_LOAD_RUNNING;
-	else if (!strcmp(name, "completed"))
-		*out = SCLI_LOAD_COMPLETED;
-	else if (!strcmp(name, "failed"))
-		*out = SCLI_LOAD_FAILED;
-	else
-		return scli_error_set(SCLI_ERROR, "postgres: unknown load state \"%s\"", name);
+	if (scli_load_state_parse(out, name) < 0)
+		return scli_error_set(SCLI_ERROR, "postgres: unknown load state \"%s\"",
+				      name ? name : "(null)");
 	return 0;
 }
 
@@ -648,7 +637,7 @@ static int pg_ledger_finish(scli_repo *base, const scli_load_record *rec)
 	snprintf(figures[2], sizeof(figures[2]), "%" PRIu64, rec->duplicates);
 	snprintf(figures[3], sizeof(figures[3]), "%" PRIu64, rec->rejected);
 	params[0] = id;
-	params[1] = load_state_name(rec->state);
+	params[1] = scli_load_state_name(rec->state);
 	/* 0 means "no end time" in the record, NULL in the table */
 	params[2] = NULL;
 	if (rec->ended_us) {
@@ -762,12 +751,28 @@ static char *conninfo_password(const char *conninfo)
 	return pw;
 }
 
+static bool conninfo_parses(const char *conninfo)
+{
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+
+	PQfreemem(errmsg);
+	PQconninfoFree(opts);
+	return opts != NULL;
+}
+
 int scli_repo_postgres_open(scli_repo **out, const char *conninfo)
 {
 	pg_repo *r = NULL;
 	int error = 0;
 
 	*out = NULL;
+	/* libpq's parse errors quote the text they could not parse, password and all */
+	if (!conninfo_parses(conninfo))
+		return scli_error_set(
+		    SCLI_EINVALID, "postgres: cannot parse the database connection string "
+				   "(check its quoting and %%-escapes; it is not shown here as it "
+				   "may hold a password)");
 	if (!(r = calloc(1, sizeof(*r))))
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	r->base.ops = &pg_ops;

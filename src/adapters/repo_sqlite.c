@@ -449,29 +449,9 @@ done:
 
 /* ---- the load ledger ---- */
 
-static const char *load_state_name(scli_load_state state)
-{
-	switch (state) {
-	case SCLI_LOAD_RUNNING:
-		return "running";
-	case SCLI_LOAD_COMPLETED:
-		return "completed";
-	case SCLI_LOAD_FAILED:
-		return "failed";
-	}
-	assert(!"unknown load state");
-	return "failed";
-}
-
 static int load_state_parse(scli_load_state *out, const char *name)
 {
-	if (name && !strcmp(name, "running"))
-		*out = SCLI_LOAD_RUNNING;
-	else if (name && !strcmp(name, "completed"))
-		*out = SCLI_LOAD_COMPLETED;
-	else if (name && !strcmp(name, "failed"))
-		*out = SCLI_LOAD_FAILED;
-	else
+	if (scli_load_state_parse(out, name) < 0)
 		return scli_error_set(SCLI_ERROR, "sqlite: unknown load state \"%s\"",
 				      name ? name : "(null)");
 	return 0;
@@ -565,7 +545,7 @@ static int sqlite_ledger_finish(scli_repo *r, const scli_load_record *rec)
 	if ((error = ledger_prepare(&st, db, LEDGER_FINISH_SQL)) < 0)
 		goto done;
 	if (sqlite3_bind_int64(st, 1, rec->id) ||
-	    sqlite3_bind_text(st, 2, load_state_name(rec->state), -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 2, scli_load_state_name(rec->state), -1, SQLITE_STATIC) ||
 	    sqlite3_bind_int64(st, 3, rec->ended_us) ||
 	    sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->rows_read) ||
 	    sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->inserted) ||

@@ -571,19 +571,6 @@ done:
 
 /* ---- loads -------------------------------------------------------------- */
 
-static const char *state_name(scli_load_state s)
-{
-	switch (s) {
-	case SCLI_LOAD_COMPLETED:
-		return "completed";
-	case SCLI_LOAD_FAILED:
-		return "failed";
-	case SCLI_LOAD_RUNNING:
-	default:
-		return "running";
-	}
-}
-
 static int print_load_row(void *ctx, const scli_load_record *rec)
 {
 	char started[SCLI_TIMESTAMP_BUFSZ], ended[SCLI_TIMESTAMP_BUFSZ] = "-";
@@ -594,7 +581,7 @@ static int print_load_row(void *ctx, const scli_load_record *rec)
 	if (rec->ended_us)
 		scli_timestamp_format(ended, rec->ended_us - rec->ended_us % 1000000);
 	printf("%6lld  %-9s  %-20s  %-20s  %10llu  %10llu  %10llu  %8llu  %s%s%s\n",
-	       (long long)rec->id, state_name(rec->state), started, ended,
+	       (long long)rec->id, scli_load_state_name(rec->state), started, ended,
 	       (unsigned long long)rec->rows_read, (unsigned long long)rec->inserted,
 	       (unsigned long long)rec->duplicates, (unsigned long long)rec->rejected, rec->source,
 	       rec->error[0] ? "  -- " : "", rec->error);
@@ -611,7 +598,7 @@ static int add_load_json(void *ctx, const scli_load_record *rec)
 	cJSON_AddItemToArray(arr, o);
 	scli_timestamp_format(ts, rec->started_us);
 	if (!cJSON_AddNumberToObject(o, "id", (double)rec->id) ||
-	    !cJSON_AddStringToObject(o, "state", state_name(rec->state)) ||
+	    !cJSON_AddStringToObject(o, "state", scli_load_state_name(rec->state)) ||
 	    !cJSON_AddStringToObject(o, "source", rec->source) ||
 	    !cJSON_AddNumberToObject(o, "size", (double)rec->size) ||
 	    !cJSON_AddStringToObject(o, "hash", rec->hash) ||

@@ -30,7 +30,7 @@ fresh_db() {
 	postgres)
 		local db
 		db=$(printf 't_%s_%s' "$(basename "$WORK")" "$2" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_\n' '_')
-		psql -X -q -v ON_ERROR_STOP=1 "$SCLI_TEST_PG dbname=postgres" \
+		PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 "$SCLI_TEST_PG dbname=postgres" \
 			-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null || return 1
 		echo "$SCLI_TEST_PG dbname=$db"
 		;;

@@ -67,6 +67,23 @@ PGPASSWORD=$SCLI_TEST_PG_PASSWORD run --database "postgresql://$SCLI_TEST_PG_PWU
 expect_rc 1 "PGPASSWORD works (database just not initialised)"
 expect_err_has "scli init-db" "PGPASSWORD authenticated and reached the schema check"
 
+# a connection string libpq cannot parse is not quoted back (it holds the password)
+for bad in "postgresql://u:Sup3r%zzSecret@/postgres?host=$SCLI_TEST_PG_DIR" "host=$SCLI_TEST_PG_DIR user=u password=Sup3r Secret"; do
+	run --database "$bad" count --from 2021-03-01 --to 2021-03-02
+	expect_rc 2 "unparseable connection string"
+	case "$ERR" in *Sup3r*|*Secret*) fail "password printed: $ERR" ;; *) ok ;; esac
+done
+run --databse="postgresql://u:Sup3rSecret@/postgres" count --from 2021-03-01 --to 2021-03-02
+expect_rc 2 "mistyped option with a URL"
+case "$ERR" in *Sup3r*) fail "password printed: $ERR" ;; *) ok ;; esac
+
+# a role that may only read can count (no temp tables needed)
+psql -X -q "$pg_url" -c "CREATE ROLE reader LOGIN" -c "GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader" \
+	-c "REVOKE TEMP ON DATABASE $(psql -X -At "$pg_url" -c 'SELECT current_database()') FROM PUBLIC" >/dev/null
+run --database "$pg_url user=reader" count --from 2021-03-01 --to 2021-03-03 --format csv
+expect_rc 0 "read-only role counts ($ERR)"
+expect_eq "$OUT" "$pg_counts" "read-only role sees the same counts"
+
 # --- schema too new -----------------------------------------------------------
 SCLI_DATABASE=$(fresh_db postgres toonew)
 run init-db

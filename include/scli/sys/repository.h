@@ -30,21 +30,56 @@ typedef enum scli_load_state {
 	SCLI_LOAD_FAILED = 2
 } scli_load_state;
 
+/** The state's name as stored and shown: "running", "completed", "failed". */
+static inline const char *scli_load_state_name(scli_load_state state)
+{
+	switch (state) {
+	case SCLI_LOAD_COMPLETED:
+		return "completed";
+	case SCLI_LOAD_FAILED:
+		return "failed";
+	case SCLI_LOAD_RUNNING:
+	default:
+		return "running";
+	}
+}
+
+/** Inverse of scli_load_state_name: 0, or SCLI_EINVALID (no message set) for any other text. */
+static inline int scli_load_state_parse(scli_load_state *out, const char *name)
+{
+	static const scli_load_state all[] = {SCLI_LOAD_RUNNING, SCLI_LOAD_COMPLETED,
+					      SCLI_LOAD_FAILED};
+	size_t i;
+
+	for (i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
+		const char *n = scli_load_state_name(all[i]), *a = name;
+
+		while (*n && *n == *a)
+			n++, a++;
+		if (!*n && !*a) {
+			*out = all[i];
+			return 0;
+		}
+	}
+	return SCLI_EINVALID;
+}
+
 #define SCLI_SOURCE_NAME_MAX 1024
 #define SCLI_HASH_HEX_LEN 32
 #define SCLI_LOAD_ERROR_MAX 255
 
 /** One load of one source, as the ledger keeps it. Plain data, owned by whoever holds it. */
 typedef struct scli_load_record {
-	int64_t id;            /**< ledger id, assigned by ledger_begin */
+	int64_t id; /**< ledger id, assigned by ledger_begin */
 	scli_load_state state;
 	char source[SCLI_SOURCE_NAME_MAX + 1]; /**< path as given, or "<stdin>" */
-	int64_t size;                          /**< bytes of the source, -1 when unknown */
-	char hash[SCLI_HASH_HEX_LEN + 1];      /**< XXH3-128 of the source's bytes, hex; "" when unknown */
-	int64_t started_us;                    /**< UTC microseconds */
-	int64_t ended_us;                      /**< 0 while running */
+	int64_t size;			       /**< bytes of the source, -1 when unknown */
+	char hash[SCLI_HASH_HEX_LEN +
+		  1];	    /**< XXH3-128 of the source's bytes, hex; "" when unknown */
+	int64_t started_us; /**< UTC microseconds */
+	int64_t ended_us;   /**< 0 while running */
 	uint64_t rows_read, inserted, duplicates, rejected;
-	char error[SCLI_LOAD_ERROR_MAX + 1];   /**< why it failed; "" otherwise */
+	char error[SCLI_LOAD_ERROR_MAX + 1]; /**< why it failed; "" otherwise */
 } scli_load_record;
 
 /** Called for each listed load; return negative to stop (returned by ledger_list). */
@@ -61,14 +96,16 @@ typedef int (*scli_hour_cb)(void *ctx, const char *customer_id, int64_t hour_sta
 			    int64_t count);
 
 typedef struct scli_repo_ops {
-	int version;      /**< SCLI_REPO_OPS_VERSION */
+	int version;	  /**< SCLI_REPO_OPS_VERSION */
 	const char *name; /**< "memory", "sqlite", "postgres" */
 
 	/* required */
 
-	/** Create the schema, or upgrade an older one; idempotent. SCLI_ESCHEMA if newer than this build. */
+	/** Create the schema, or upgrade an older one; idempotent. SCLI_ESCHEMA if newer than this
+	 * build. */
 	int (*init_schema)(scli_repo *r);
-	/** 0 when the schema is present and usable; SCLI_ESCHEMA (message says to run init-db, or that it is too new) otherwise. */
+	/** 0 when the schema is present and current; SCLI_ESCHEMA otherwise (missing or older:
+	 *  the message says to run init-db; newer: to upgrade scli). */
 	int (*check_schema)(scli_repo *r);
 	/**
 	 * Store `n` events in one all-or-nothing transaction. An event whose identity
@@ -101,7 +138,8 @@ typedef struct scli_repo_ops {
 	 * rec->source, size, hash and started_us; state RUNNING. Sets `*id_out`.
 	 */
 	int (*ledger_begin)(int64_t *id_out, scli_repo *r, const scli_load_record *rec);
-	/** Record the end of load rec->id: state, ended_us, the four figures, error. */
+	/** Record the end of load rec->id: state, ended_us, the four figures, error.
+	 *  SCLI_ENOTFOUND for an unknown id. Ledger ops need a current schema (check_schema). */
 	int (*ledger_finish)(scli_repo *r, const scli_load_record *rec);
 	/** The newest COMPLETED load with this hash into `*rec_out`; SCLI_ENOTFOUND when none. */
 	int (*ledger_find_completed)(scli_load_record *rec_out, scli_repo *r, const char *hash);
@@ -150,7 +188,8 @@ static inline int scli_repo_schema_version(int *version_out, scli_repo *r)
 {
 	assert(r && r->ops);
 	if (!r->ops->schema_version)
-		return scli_error_set(SCLI_EUNSUPPORTED, "%s repository cannot report its schema version",
+		return scli_error_set(SCLI_EUNSUPPORTED,
+				      "%s repository cannot report its schema version",
 				      r->ops->name);
 	return r->ops->schema_version(version_out, r);
 }
@@ -160,8 +199,7 @@ static inline int scli_repo_no_ledger(const scli_repo *r)
 	return scli_error_set(SCLI_EUNSUPPORTED, "%s repository has no load ledger", r->ops->name);
 }
 
-static inline int scli_repo_ledger_begin(int64_t *id_out, scli_repo *r,
-					 const scli_load_record *rec)
+static inline int scli_repo_ledger_begin(int64_t *id_out, scli_repo *r, const scli_load_record *rec)
 {
 	assert(r && r->ops);
 	return r->ops->ledger_begin ? r->ops->ledger_begin(id_out, r, rec) : scli_repo_no_ledger(r);
@@ -185,7 +223,8 @@ static inline int scli_repo_ledger_list(scli_repo *r, size_t limit, scli_load_re
 					void *ctx)
 {
 	assert(r && r->ops);
-	return r->ops->ledger_list ? r->ops->ledger_list(r, limit, cb, ctx) : scli_repo_no_ledger(r);
+	return r->ops->ledger_list ? r->ops->ledger_list(r, limit, cb, ctx)
+				   : scli_repo_no_ledger(r);
 }
 
 /** Close and free a repository (NULL-safe). */
