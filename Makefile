@@ -5,9 +5,10 @@ CMAKE_FLAGS ?=
 
 # Debian 12 packages needed to build, test and run (installed by `make deps`, as root).
 DEB_PACKAGES = build-essential cmake pkg-config libsqlite3-dev libpq-dev libcsv-dev libcjson-dev \
-	zlib1g-dev libxxhash-dev libcmocka-dev gcovr sqlite3 postgresql postgresql-client
+	zlib1g-dev libxxhash-dev libmicrohttpd-dev libcmocka-dev gcovr sqlite3 postgresql postgresql-client \
+	curl
 
-.PHONY: all build deps demo test sample coverage asan clean format
+.PHONY: all build deps demo test sample coverage asan clean format bench bench-quick bench-serve
 
 all: build
 
@@ -52,6 +53,17 @@ asan:
 	cmake -S . -B build-asan -DSCLI_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build-asan -j $(JOBS)
 	tests/support/with-postgres.sh sh -c 'cd build-asan && $(CTEST)'
+
+# Benchmarks (bench/): the peers measured side by side in the same run, ratios printed,
+# results in bench/results/. Not run by `make test`.
+bench: build
+	bench/run.sh full
+
+bench-quick: build
+	bench/run.sh quick
+
+bench-serve: build
+	bench/serve.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
