@@ -6,9 +6,9 @@ CMAKE_FLAGS ?=
 # Debian 12 packages needed to build, test and run (installed by `make deps`, as root).
 DEB_PACKAGES = build-essential cmake pkg-config libsqlite3-dev libpq-dev libcsv-dev libcjson-dev \
 	zlib1g-dev libxxhash-dev libmicrohttpd-dev libcmocka-dev gcovr sqlite3 postgresql postgresql-client \
-	curl
+	curl python3 python3-yaml debootstrap util-linux
 
-.PHONY: all build deps demo test sample coverage asan clean format bench bench-quick bench-serve
+.PHONY: all build deps demo test sample coverage asan clean format bench bench-quick bench-serve image-check
 
 all: build
 
@@ -64,6 +64,10 @@ bench-quick: build
 
 bench-serve: build
 	bench/serve.sh
+
+# Prove the Dockerfile's runtime stage without a Docker engine (debootstrap + chroot; root).
+image-check: build
+	BUILD=$(BUILD) tools/image-check.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
