@@ -30,6 +30,12 @@ int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
 /* getopt_long over a command's arguments: -1 at the end, -2 after a reported usage error. */
 int cli_next_option(int argc, char **argv, const struct option *opts, const char *cmd);
 
+/* `scli config` (cmd_config.c) and the masking it uses: any password in a
+ * database URL or key=value string becomes ***. */
+extern const char cli_config_usage[];
+int cli_cmd_config(const cli_globals *g, int argc, char **argv);
+void cli_mask_database_url(char *out, size_t cap, const char *url);
+
 /* The load and loads commands (cmd_load.c). */
 extern const char cli_load_usage[];
 extern const char cli_loads_usage[];
@@ -38,6 +44,12 @@ int cli_cmd_loads(const cli_globals *g, int argc, char **argv);
 
 /* Print `scli: error: <fmt>` on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* $NAME when set and not empty, else NULL (borrowed). */
+const char *cli_env(const char *name);
+
+/* Whether $NAME says yes: 1, true, yes or on (any case). */
+bool cli_env_flag(const char *name);
 
 /* The database URL in force: --database, else $SCLI_DATABASE, else the default (borrowed). */
 const char *cli_database_url(const char *flag);
@@ -54,5 +66,15 @@ typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } cli_format;
 
 /* Print a count result in `format`; `skip_empty` leaves zero-count buckets out. */
 int cli_print_count(FILE *out, const scli_count_result *res, cli_format format, bool skip_empty);
+
+/*
+ * The count as `count --format json` prints it, newline included, into a
+ * malloc'd string the caller frees (`scli serve` sends exactly these bytes).
+ */
+int cli_count_json(char **out, const scli_count_result *res, bool skip_empty);
+
+/* The serve command (serve.c). */
+extern const char cli_serve_usage[];
+int cli_cmd_serve(const cli_globals *g, int argc, char **argv);
 
 #endif

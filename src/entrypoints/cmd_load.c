@@ -409,6 +409,44 @@ done:
 	return rc;
 }
 
+/* Option values from a flag or its environment variable, checked the same way. */
+static int parse_max_rejects(int64_t *out, const char *what, const char *text)
+{
+	char *end;
+
+	errno = 0;
+	*out = (int64_t)strtoll(text, &end, 10);
+	if (errno || *end || !*text || *out < 0) {
+		fprintf(stderr, "scli: error: %s takes a count, not '%s'\n", what, text);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int parse_batch_size(size_t *out, const char *what, const char *text)
+{
+	char *end;
+
+	errno = 0;
+	*out = (size_t)strtoull(text, &end, 10);
+	if (errno || *end || !*text || text[0] == '-' || *out == 0 || *out > 1000000) {
+		fprintf(stderr, "scli: error: %s must be 1..1000000, not '%s'\n", what, text);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int parse_report(bool *json, const char *what, const char *text)
+{
+	if (strcmp(text, "text") && strcmp(text, "json")) {
+		fprintf(stderr, "scli: error: %s: unknown report '%s' (text or json)\n", what,
+			text);
+		return EXIT_USAGE;
+	}
+	*json = !strcmp(text, "json");
+	return 0;
+}
+
 int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {{"collector", required_argument, NULL, 'c'},
@@ -421,7 +459,8 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 					     {"quiet", no_argument, NULL, 'q'},
 					     {"help", no_argument, NULL, 'h'},
 					     {0}};
-	const char **configs = NULL, *collector = NULL;
+	const char **configs = NULL, *collector = NULL, *env_configs, *text;
+	char *env_copy = NULL;
 	source_list sources = {0};
 	source_outcome *outs = NULL;
 	scli_load_report total = {0};
@@ -432,12 +471,29 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 	size_t nconfigs = 0, i, done_sources = 0;
 	bool quiet = false, force = false, json_report = false;
 	int c, error = 0, rc = EXIT_OK;
-	char *end;
 
-	if (!(configs = calloc((size_t)argc, sizeof(*configs)))) {
+	/* room for every --config, or for every entry of $SCLI_CONFIG */
+	env_configs = getenv("SCLI_CONFIG");
+	if (!(configs = calloc((size_t)argc + (env_configs ? strlen(env_configs) : 0) + 1,
+			       sizeof(*configs))) ||
+	    (env_configs && !(env_copy = strdup(env_configs)))) {
 		cli_error("out of memory");
-		return EXIT_RUNTIME;
+		rc = EXIT_RUNTIME;
+		goto done;
 	}
+	/* The environment first (what a CronJob sets), then the flags, which win. */
+	collector = cli_env("SCLI_COLLECTOR");
+	ctx.rejects_path = cli_env("SCLI_REJECTS");
+	quiet = cli_env_flag("SCLI_QUIET");
+	if ((text = cli_env("SCLI_MAX_REJECTS")) &&
+	    (rc = parse_max_rejects(&ctx.max_rejects, "SCLI_MAX_REJECTS", text)))
+		goto done;
+	if ((text = cli_env("SCLI_BATCH_SIZE")) &&
+	    (rc = parse_batch_size(&load_opts.batch_size, "SCLI_BATCH_SIZE", text)))
+		goto done;
+	if ((text = cli_env("SCLI_REPORT")) &&
+	    (rc = parse_report(&json_report, "SCLI_REPORT", text)))
+		goto done;
 	while ((c = cli_next_option(argc, argv, opts, "load")) != -1) {
 		switch (c) {
 		case 'c':
@@ -450,34 +506,19 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 			ctx.rejects_path = optarg;
 			break;
 		case 'm':
-			errno = 0;
-			ctx.max_rejects = (int64_t)strtoll(optarg, &end, 10);
-			if (errno || *end || !*optarg || ctx.max_rejects < 0) {
-				rc = cli_usage_error(
-				    "load", "--max-rejects takes a count, not '%s'", optarg);
+			if ((rc = parse_max_rejects(&ctx.max_rejects, "--max-rejects", optarg)))
 				goto done;
-			}
 			break;
 		case 'F':
 			force = true;
 			break;
 		case 'R':
-			if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
-				rc = cli_usage_error("load", "unknown report '%s' (text or json)",
-						     optarg);
+			if ((rc = parse_report(&json_report, "--report", optarg)))
 				goto done;
-			}
-			json_report = !strcmp(optarg, "json");
 			break;
 		case 'b':
-			errno = 0;
-			load_opts.batch_size = (size_t)strtoull(optarg, &end, 10);
-			if (errno || *end || optarg[0] == '-' || load_opts.batch_size == 0 ||
-			    load_opts.batch_size > 1000000) {
-				rc = cli_usage_error(
-				    "load", "--batch-size must be 1..1000000, not '%s'", optarg);
+			if ((rc = parse_batch_size(&load_opts.batch_size, "--batch-size", optarg)))
 				goto done;
-			}
 			break;
 		case 'q':
 			quiet = true;
@@ -490,12 +531,20 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 			goto done;
 		}
 	}
+	/* $SCLI_CONFIG: one or more paths separated by ':' (like PATH), when no --config */
+	if (nconfigs == 0 && env_copy) {
+		char *save = NULL, *tok;
+
+		for (tok = strtok_r(env_copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
+			configs[nconfigs++] = tok;
+	}
 	if (optind < argc) {
 		rc = cli_usage_error("load", "unexpected argument '%s'", argv[optind]);
 		goto done;
 	}
 	if (!collector) {
-		rc = cli_usage_error("load", "%s", "--collector is required (csv or json)");
+		rc = cli_usage_error("load", "%s",
+				     "--collector (or SCLI_COLLECTOR) is required: csv or json");
 		goto done;
 	}
 	if (!strcmp(collector, "json")) {
@@ -505,7 +554,8 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 		goto done;
 	}
 	if (nconfigs == 0) {
-		rc = cli_usage_error("load", "%s", "at least one --config PATH is required");
+		rc = cli_usage_error("load", "%s",
+				     "at least one --config PATH (or SCLI_CONFIG) is required");
 		goto done;
 	}
 	for (i = 0; i < nconfigs; i++)
@@ -566,6 +616,7 @@ done:
 	list_free(&sources);
 	free(outs);
 	free(configs);
+	free(env_copy);
 	return rc;
 }
 

@@ -233,6 +233,9 @@ static const command commands[] = {
     {"load", cli_cmd_load, "load events from files into the database", cli_load_usage},
     {"loads", cli_cmd_loads, "list recent loads from the load ledger", cli_loads_usage},
     {"count", cmd_count, "hourly event counts per customer over [A, B)", count_usage},
+    {"config", cli_cmd_config, "print the effective configuration, secrets masked",
+     cli_config_usage},
+    {"serve", cli_cmd_serve, "HTTP API: hourly counts, health and metrics", cli_serve_usage},
 };
 
 static void print_main_usage(FILE *out)

@@ -88,12 +88,14 @@ static cJSON *add_time(cJSON *obj, const char *key, int64_t us)
 	return cJSON_AddStringToObject(obj, key, ts);
 }
 
-static int print_json(FILE *out, const scli_count_result *res, bool skip_empty)
+int cli_count_json(char **out, const scli_count_result *res, bool skip_empty)
 {
 	cJSON *root = cJSON_CreateObject(), *customers, *cust, *buckets, *b;
-	char *text = NULL;
-	size_t c, i;
+	char *text = NULL, *line;
+	size_t c, i, len;
 	int error = scli_error_set(SCLI_ENOMEM, "out of memory building JSON output");
+
+	*out = NULL;
 
 	if (!root || !add_time(root, "from", res->from_us) || !add_time(root, "to", res->to_us) ||
 	    !cJSON_AddStringToObject(root, "window", "hour") ||
@@ -127,13 +129,29 @@ static int print_json(FILE *out, const scli_count_result *res, bool skip_empty)
 	}
 	if (!(text = cJSON_PrintUnformatted(root)))
 		goto done;
-	fputs(text, out);
-	fputc('\n', out);
+	len = strlen(text);
+	if (!(line = realloc(text, len + 2)))
+		goto done;
+	text = NULL;
+	memcpy(line + len, "\n", 2);
+	*out = line;
 	error = 0;
 done:
 	free(text);
 	cJSON_Delete(root);
 	return error;
+}
+
+static int print_json(FILE *out, const scli_count_result *res, bool skip_empty)
+{
+	char *text = NULL;
+	int error;
+
+	if ((error = cli_count_json(&text, res, skip_empty)) < 0)
+		return error;
+	fputs(text, out);
+	free(text);
+	return 0;
 }
 
 int cli_print_count(FILE *out, const scli_count_result *res, cli_format format, bool skip_empty)

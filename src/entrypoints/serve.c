@@ -1,0 +1,1048 @@
+/* `scli serve`: the HTTP read API of SPEC.md on libmicrohttpd. A thread pool
+ * where every worker thread owns one repository (repositories are not
+ * thread-safe), opened on first use and reopened after the database went away. */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "cli.h"
+#include "scli/timestamp.h"
+
+const char cli_serve_usage[] =
+    "usage: scli [--database URL] serve [--listen HOST:PORT] [--threads N] [--quiet]\n"
+    "\n"
+    "Serve the counts over HTTP (JSON exactly as `count --format json`):\n"
+    "  GET /v1/customers/{customer_id}/hourly?from=A&to=B[&skip_empty=true]\n"
+    "  GET /v1/hourly?from=A&to=B[&skip_empty=true]     every customer\n"
+    "  GET /healthz                                     200 when the database answers, else 503\n"
+    "  GET /metrics                                     Prometheus text\n"
+    "\n"
+    "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; `:8080` or\n"
+    "                      0.0.0.0:8080 for every interface, [::1]:8080 for IPv6,\n"
+    "                      port 0 for any free port)\n"
+    "  --threads N         worker threads, each with its own database connection\n"
+    "                      (default: the number of CPUs, at most 16)\n"
+    "  --quiet             no access log on stderr\n"
+    "\n"
+    "With SCLI_API_TOKEN set, every /v1 request needs `Authorization: Bearer TOKEN`.\n"
+    "SIGTERM or SIGINT stops accepting connections, lets requests in flight finish\n"
+    "(up to 25 s) and exits 0.\n";
+
+#define MAX_URI 8192		/* longer request targets get 414 */
+#define MAX_THREADS 256
+#define MAX_CONNECTIONS 1024	/* beyond this MHD refuses new connections */
+#define IDLE_TIMEOUT_S 30	/* a connection silent this long is closed */
+#define MEMORY_PER_CONNECTION (64 * 1024)
+#define SHUTDOWN_GRACE_MS 25000 /* below Kubernetes' default 30 s grace period */
+#define LOGGED_URI_MAX 1024
+
+/* ---- metrics ---------------------------------------------------------------- */
+
+typedef enum {
+	ROUTE_CUSTOMER_HOURLY,
+	ROUTE_ALL_HOURLY,
+	ROUTE_HEALTHZ,
+	ROUTE_METRICS,
+	ROUTE_OTHER,
+	ROUTE_COUNT
+} route_id;
+
+static const char *const route_names[ROUTE_COUNT] = {
+    "/v1/customers/{customer_id}/hourly", "/v1/hourly", "/healthz", "/metrics", "other"};
+
+/* The statuses this server sends; anything else is counted as "other". */
+static const int tracked_statuses[] = {200, 400, 401, 404, 405, 414, 500, 503};
+#define NSTATUS (sizeof(tracked_statuses) / sizeof(tracked_statuses[0]) + 1)
+
+static const double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+					0.25,  0.5,    1,     2.5,  5,     10};
+#define NBOUNDS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
+
+typedef struct metrics {
+	atomic_ullong requests[ROUTE_COUNT][NSTATUS];
+	atomic_ullong latency[ROUTE_COUNT][NBOUNDS + 1]; /* per bucket, not cumulative */
+	atomic_ullong latency_sum_us[ROUTE_COUNT];
+	atomic_ullong latency_count[ROUTE_COUNT];
+	atomic_ullong db_errors;
+	atomic_llong in_flight;
+} metrics;
+
+/* ---- the server ------------------------------------------------------------- */
+
+/* One worker thread's repository; the list is freed after MHD_stop_daemon. */
+typedef struct worker {
+	scli_repo *repo;
+	struct worker *next;
+} worker;
+
+typedef struct server {
+	const char *url; /* database URL (borrowed) */
+	const char *token;
+	size_t token_len;
+	bool quiet;
+	atomic_bool stopping;
+	pthread_mutex_t lock; /* guards `workers` */
+	worker *workers;
+	metrics m;
+} server;
+
+static _Thread_local worker *self;
+
+/* What one request has come to; allocated before MHD parses the URI. */
+typedef struct request {
+	struct timespec started;
+	char *uri;	/* raw request target, NULL when longer than MAX_URI */
+	size_t uri_len; /* its length as received */
+	char logged_uri[LOGGED_URI_MAX + 1];
+	char method[16];
+	char client[INET6_ADDRSTRLEN];
+	route_id route;
+	bool called; /* the access handler has seen the headers */
+	int status;  /* 0 until a response is queued */
+} request;
+
+/* A response before it goes to MHD: status, malloc'd body and the headers that vary. */
+typedef struct reply {
+	int status;
+	char *body;
+	size_t len;
+	const char *content_type;
+	const char *allow;
+	const char *www_authenticate;
+} reply;
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* ---- replies ---------------------------------------------------------------- */
+
+/* `{"error":"..."}`; the message must be valid UTF-8 (callers never echo unchecked input). */
+static void reply_error(reply *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void reply_error(reply *r, int status, const char *fmt, ...)
+{
+	static const char fallback[] = "{\"error\":\"out of memory\"}\n";
+	char msg[1024], *text = NULL;
+	cJSON *root = cJSON_CreateObject();
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->status = status;
+	r->content_type = "application/json";
+	if (root && cJSON_AddStringToObject(root, "error", msg))
+		text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (text) {
+		size_t len = strlen(text);
+		char *line = realloc(text, len + 2);
+
+		if (line) {
+			memcpy(line + len, "\n", 2);
+			r->body = line;
+			r->len = len + 1;
+			return;
+		}
+		free(text);
+	}
+	r->body = strdup(fallback);
+	r->len = r->body ? strlen(fallback) : 0;
+}
+
+static void reply_text(reply *r, int status, const char *content_type, char *body, size_t len)
+{
+	r->status = status;
+	r->content_type = content_type;
+	r->body = body;
+	r->len = len;
+}
+
+/* An input value fit to quote in a message: valid UTF-8, no control characters, not too long. */
+static const char *quotable(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len <= 200 && scli_field_validate(s, len, 200, NULL) == 0 ? s : "(not shown)";
+}
+
+/* ---- the database, one repository per worker thread --------------------------- */
+
+static worker *worker_self(server *s)
+{
+	if (!self && (self = calloc(1, sizeof(*self)))) {
+		pthread_mutex_lock(&s->lock);
+		self->next = s->workers;
+		s->workers = self;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return self;
+}
+
+typedef int (*db_fn)(scli_repo *repo, void *ctx);
+
+/*
+ * Run `fn` on this worker's repository, opening it when needed. A repository
+ * that fails with SCLI_EIO (the server restarted, the connection broke) is
+ * dropped; when it was an old connection the call is retried once on a fresh
+ * one, so the first request after a database restart already succeeds. Reads
+ * only, so a retry is safe.
+ */
+static int with_repo(server *s, db_fn fn, void *ctx)
+{
+	worker *w = worker_self(s);
+	int attempt, error = 0;
+
+	if (!w)
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	for (attempt = 0; attempt < 2; attempt++) {
+		bool reused = w->repo != NULL;
+
+		if (!w->repo && (error = cli_open_repo(&w->repo, s->url, false)) < 0)
+			break;
+		if ((error = fn(w->repo, ctx)) != SCLI_EIO)
+			break;
+		scli_repo_free(w->repo);
+		w->repo = NULL;
+		if (!reused)
+			break;
+	}
+	if (error < 0 && error != SCLI_EINVALID && error != SCLI_ERANGE)
+		atomic_fetch_add(&s->m.db_errors, 1);
+	return error;
+}
+
+static int check_schema(scli_repo *repo, void *ctx)
+{
+	(void)ctx;
+	return scli_repo_check_schema(repo);
+}
+
+typedef struct count_call {
+	scli_count_result *res;
+	const char *customer;
+	int64_t from, to;
+} count_call;
+
+static int count(scli_repo *repo, void *ctx)
+{
+	count_call *c = ctx;
+
+	scli_count_result_free(c->res);
+	c->res = NULL;
+	return scli_service_count(&c->res, repo, c->customer, c->from, c->to);
+}
+
+/* A failed database call as a reply: 503 when the database is away or not ready, else 500. */
+static void reply_db_error(reply *r, server *s, int error)
+{
+	int status = error == SCLI_EIO || error == SCLI_ESCHEMA ? 503 : 500;
+
+	if (error == SCLI_EINVALID || error == SCLI_ERANGE)
+		status = 400;
+	if (status != 400)
+		fprintf(stderr, "scli: error: %s\n", scli_error_last());
+	(void)s;
+	reply_error(r, status, "%s", scli_error_last());
+}
+
+/* ---- percent-decoding and the query ------------------------------------------ */
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decode %XX escapes of s[0..n) into `out` (room for n + 1 bytes), NUL-terminated;
+ * `*len_out` counts a decoded %00 too, so the validation that follows sees it.
+ * `+` stays `+`: in a timestamp it is an offset sign, and RFC 3986 gives it no
+ * other meaning. -1 on a malformed escape.
+ */
+static int percent_decode(char *out, size_t *len_out, const char *s, size_t n)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n || (hi = hex_value(s[i + 1])) < 0 ||
+			    (lo = hex_value(s[i + 2])) < 0)
+				return -1;
+			out[j++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			out[j++] = s[i];
+		}
+	}
+	out[j] = '\0';
+	*len_out = j;
+	return 0;
+}
+
+typedef struct query {
+	char *from, *to, *skip_empty; /* decoded, pointing into `buf`; NULL when absent */
+	char *buf;
+} query;
+
+/* Parse `from`, `to` and `skip_empty`; any other, repeated or malformed parameter is a 400. */
+static bool parse_query(query *q, reply *r, const char *text)
+{
+	size_t n = strlen(text), used = 0;
+	const char *p = text, *end = text + n;
+
+	if (!(q->buf = malloc(n + 2))) {
+		reply_error(r, 500, "out of memory");
+		return false;
+	}
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p)), *eq;
+		const char *stop = amp ? amp : end;
+		char *key = q->buf + used, *value, **slot;
+		size_t klen, vlen;
+
+		if (stop == p) { /* `a&&b`, a trailing `&` */
+			p = stop + 1;
+			continue;
+		}
+		eq = memchr(p, '=', (size_t)(stop - p));
+		if (percent_decode(key, &klen, p, (size_t)((eq ? eq : stop) - p)) < 0 ||
+		    (value = key + klen + 1,
+		     percent_decode(value, &vlen, eq ? eq + 1 : stop,
+				    eq ? (size_t)(stop - eq - 1) : 0) < 0)) {
+			reply_error(r, 400, "invalid percent-encoding in the query string");
+			return false;
+		}
+		used += klen + 1 + vlen + 1;
+		if (!strcmp(key, "from") && klen == 4)
+			slot = &q->from;
+		else if (!strcmp(key, "to") && klen == 2)
+			slot = &q->to;
+		else if (!strcmp(key, "skip_empty") && klen == 10)
+			slot = &q->skip_empty;
+		else {
+			reply_error(r, 400, "unknown parameter '%s' (from, to, skip_empty)",
+				    quotable(key));
+			return false;
+		}
+		if (*slot) {
+			reply_error(r, 400, "parameter '%s' given more than once", key);
+			return false;
+		}
+		if (strlen(value) != vlen) {
+			reply_error(r, 400, "%s: contains a NUL byte", key);
+			return false;
+		}
+		*slot = value;
+		p = stop + (amp ? 1 : 0);
+	}
+	return true;
+}
+
+static bool parse_time_param(int64_t *out, reply *r, const char *name, const char *text)
+{
+	const char *why = NULL;
+
+	if (scli_timestamp_parse(out, text, strlen(text), &why) < 0) {
+		reply_error(r, 400, "%s: invalid timestamp \"%s\": %s", name, quotable(text), why);
+		return false;
+	}
+	return true;
+}
+
+/* ---- the endpoints ---------------------------------------------------------- */
+
+static void serve_hourly(reply *r, server *s, const char *customer, const char *query_text)
+{
+	query q = {0};
+	count_call c = {.customer = customer};
+	bool skip_empty = false;
+	char *json = NULL;
+	int error;
+
+	if (!parse_query(&q, r, query_text))
+		goto done;
+	if (!q.from || !q.to) {
+		reply_error(r, 400, "from and to are required");
+		goto done;
+	}
+	if (!parse_time_param(&c.from, r, "from", q.from) ||
+	    !parse_time_param(&c.to, r, "to", q.to))
+		goto done;
+	if (c.from > c.to) {
+		reply_error(r, 400, "from is after to");
+		goto done;
+	}
+	if (q.skip_empty) {
+		if (!strcmp(q.skip_empty, "true"))
+			skip_empty = true;
+		else if (strcmp(q.skip_empty, "false")) {
+			reply_error(r, 400, "skip_empty must be true or false, not '%s'",
+				    quotable(q.skip_empty));
+			goto done;
+		}
+	}
+	if ((error = with_repo(s, count, &c)) < 0) {
+		reply_db_error(r, s, error);
+		goto done;
+	}
+	if (cli_count_json(&json, c.res, skip_empty) < 0) {
+		reply_error(r, 500, "%s", scli_error_last());
+		goto done;
+	}
+	reply_text(r, 200, "application/json", json, strlen(json));
+done:
+	scli_count_result_free(c.res);
+	free(q.buf);
+}
+
+static void serve_customer(reply *r, server *s, const char *segment, size_t seglen,
+			   const char *query_text)
+{
+	char *customer = malloc(seglen + 1);
+	const char *why = NULL;
+	size_t len;
+
+	if (!customer) {
+		reply_error(r, 500, "out of memory");
+		return;
+	}
+	if (percent_decode(customer, &len, segment, seglen) < 0)
+		reply_error(r, 400, "invalid percent-encoding in the customer id");
+	else if (scli_field_validate(customer, len, SCLI_CUSTOMER_ID_MAX, &why) < 0)
+		reply_error(r, 400, "customer id %s", why);
+	else
+		serve_hourly(r, s, customer, query_text);
+	free(customer);
+}
+
+static void serve_healthz(reply *r, server *s)
+{
+	static const char ok[] = "{\"status\":\"ok\"}\n";
+	int error;
+	char *body;
+
+	if ((error = with_repo(s, check_schema, NULL)) < 0) {
+		fprintf(stderr, "scli: error: healthz: %s\n", scli_error_last());
+		reply_error(r, 503, "%s", scli_error_last());
+		return;
+	}
+	if (!(body = strdup(ok))) {
+		reply_error(r, 500, "out of memory");
+		return;
+	}
+	reply_text(r, 200, "application/json", body, strlen(body));
+}
+
+/* A growable text buffer for /metrics. */
+typedef struct textbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+} textbuf;
+
+static void tb_printf(textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void tb_printf(textbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = true;
+			return;
+		}
+		if (b->p && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->failed = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+static void serve_metrics(reply *r, server *s)
+{
+	textbuf b = {0};
+	size_t i, j;
+
+	tb_printf(&b, "# HELP scli_http_requests_total HTTP requests answered, by route and "
+		      "status.\n# TYPE scli_http_requests_total counter\n");
+	for (i = 0; i < ROUTE_COUNT; i++)
+		for (j = 0; j < NSTATUS; j++) {
+			unsigned long long n = atomic_load(&s->m.requests[i][j]);
+			char status[16];
+
+			if (!n)
+				continue;
+			if (j < NSTATUS - 1)
+				snprintf(status, sizeof(status), "%d", tracked_statuses[j]);
+			else
+				strcpy(status, "other");
+			tb_printf(&b, "scli_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+				  route_names[i], status, n);
+		}
+	tb_printf(&b, "# HELP scli_http_request_duration_seconds Time from the request line to "
+		      "the last byte of the response, by route.\n"
+		      "# TYPE scli_http_request_duration_seconds histogram\n");
+	for (i = 0; i < ROUTE_COUNT; i++) {
+		unsigned long long cumulative = 0;
+
+		for (j = 0; j <= NBOUNDS; j++) {
+			cumulative += atomic_load(&s->m.latency[i][j]);
+			if (j < NBOUNDS)
+				tb_printf(&b,
+					  "scli_http_request_duration_seconds_bucket{route=\"%s\","
+					  "le=\"%g\"} %llu\n",
+					  route_names[i], latency_bounds[j], cumulative);
+			else
+				tb_printf(&b,
+					  "scli_http_request_duration_seconds_bucket{route=\"%s\","
+					  "le=\"+Inf\"} %llu\n",
+					  route_names[i], cumulative);
+		}
+		tb_printf(&b, "scli_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
+			  route_names[i], (double)atomic_load(&s->m.latency_sum_us[i]) / 1e6);
+		tb_printf(&b, "scli_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+			  route_names[i], atomic_load(&s->m.latency_count[i]));
+	}
+	tb_printf(&b, "# HELP scli_db_errors_total Failed database calls (connection lost, "
+		      "unreachable, query failed).\n# TYPE scli_db_errors_total counter\n"
+		      "scli_db_errors_total %llu\n",
+		  atomic_load(&s->m.db_errors));
+	tb_printf(&b, "# HELP scli_http_requests_in_flight Requests being answered.\n"
+		      "# TYPE scli_http_requests_in_flight gauge\nscli_http_requests_in_flight "
+		      "%lld\n",
+		  atomic_load(&s->m.in_flight));
+	if (b.failed) {
+		free(b.p);
+		reply_error(r, 500, "out of memory");
+		return;
+	}
+	reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+}
+
+/* ---- routing ---------------------------------------------------------------- */
+
+/* `Authorization: Bearer <token>` against SCLI_API_TOKEN, in time independent of the token given. */
+static bool authorized(const server *s, struct MHD_Connection *conn)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	volatile unsigned char diff;
+	size_t i, len;
+
+	if (!s->token)
+		return true;
+	if (!h || strncasecmp(h, "Bearer ", 7))
+		return false;
+	for (h += 7; *h == ' '; h++)
+		;
+	len = strlen(h);
+	while (len && h[len - 1] == ' ')
+		len--;
+	diff = len != s->token_len;
+	for (i = 0; i < s->token_len; i++)
+		diff |= (unsigned char)s->token[i] ^ (unsigned char)(i < len ? h[i] : 0);
+	return diff == 0;
+}
+
+static bool starts_with(const char *s, size_t n, const char *prefix)
+{
+	size_t m = strlen(prefix);
+
+	return n >= m && !memcmp(s, prefix, m);
+}
+
+/*
+ * Route the raw request target. The path is matched before any decoding, so a
+ * customer id holding `/` (sent as %2F) stays one segment and is never
+ * mis-routed; the segment is decoded afterwards.
+ */
+static void route(reply *r, server *s, request *req, struct MHD_Connection *conn)
+{
+	const char *path = req->uri, *q = strchr(path, '?');
+	const char *query_text = q ? q + 1 : "";
+	size_t n = q ? (size_t)(q - path) : strlen(path);
+	const char *segment = NULL;
+	size_t seglen = 0;
+	bool is_v1 = (n == 3 && starts_with(path, n, "/v1")) || starts_with(path, n, "/v1/");
+	bool head_or_get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+
+	req->route = ROUTE_OTHER;
+	if (n == 8 && starts_with(path, n, "/healthz"))
+		req->route = ROUTE_HEALTHZ;
+	else if (n == 8 && starts_with(path, n, "/metrics"))
+		req->route = ROUTE_METRICS;
+	else if (n == 10 && starts_with(path, n, "/v1/hourly"))
+		req->route = ROUTE_ALL_HOURLY;
+	else if (starts_with(path, n, "/v1/customers/") && n > 14 + 7 &&
+		 !memcmp(path + n - 7, "/hourly", 7)) {
+		segment = path + 14;
+		seglen = n - 14 - 7;
+		if (!memchr(segment, '/', seglen))
+			req->route = ROUTE_CUSTOMER_HOURLY;
+	}
+	if (is_v1 && !authorized(s, conn)) {
+		reply_error(r, 401, "missing or wrong bearer token (Authorization: Bearer TOKEN)");
+		r->www_authenticate = "Bearer realm=\"scli\"";
+		return;
+	}
+	if (req->route == ROUTE_OTHER) {
+		reply_error(r, 404, "no such endpoint (see GET /v1/hourly, "
+				    "/v1/customers/{customer_id}/hourly, /healthz, /metrics)");
+		return;
+	}
+	if (!head_or_get) {
+		reply_error(r, 405, "method %s not allowed: use GET", quotable(req->method));
+		r->allow = "GET, HEAD";
+		return;
+	}
+	switch (req->route) {
+	case ROUTE_HEALTHZ:
+		serve_healthz(r, s);
+		break;
+	case ROUTE_METRICS:
+		serve_metrics(r, s);
+		break;
+	case ROUTE_ALL_HOURLY:
+		serve_hourly(r, s, NULL, query_text);
+		break;
+	case ROUTE_CUSTOMER_HOURLY:
+		serve_customer(r, s, segment, seglen, query_text);
+		break;
+	default:
+		break;
+	}
+}
+
+static enum MHD_Result queue_reply(struct MHD_Connection *conn, server *s, request *req,
+				   reply *r)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	if (!resp) {
+		free(r->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (r->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->www_authenticate)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					r->www_authenticate);
+	if (atomic_load(&s->stopping)) /* let keep-alive clients go while we drain */
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	req->status = r->status;
+	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	server *s = cls;
+	request *req = *req_cls;
+	reply r = {0};
+
+	(void)url; /* already decoded by MHD: we route the raw target instead */
+	(void)version;
+	(void)upload_data;
+	if (!req)
+		return MHD_NO;
+	/* Answer once the whole request is in: a response queued on the first call
+	 * (headers only) makes MHD close the connection instead of keeping it alive. */
+	if (!req->called) {
+		req->called = true;
+		snprintf(req->method, sizeof(req->method), "%s", method);
+		return MHD_YES;
+	}
+	if (*upload_data_size) { /* a body we do not want: drop it */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (req->status)
+		return MHD_YES;
+	if (!req->uri)
+		reply_error(&r, 414, "request target longer than %d bytes", MAX_URI);
+	else
+		route(&r, s, req, conn);
+	if (!r.status)
+		reply_error(&r, 500, "internal error");
+	return queue_reply(conn, s, req, &r);
+}
+
+/* The raw request target, before MHD decodes it; also starts the clock. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	server *s = cls;
+	request *req = calloc(1, sizeof(*req));
+	const union MHD_ConnectionInfo *ci;
+	size_t i, j = 0;
+
+	if (!req)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &req->started);
+	atomic_fetch_add(&s->m.in_flight, 1);
+	req->route = ROUTE_OTHER;
+	req->uri_len = strlen(uri);
+	if (req->uri_len <= MAX_URI && !(req->uri = strdup(uri)))
+		req->uri_len = SIZE_MAX; /* reported as too long: better than crashing */
+	/* the log shows the target as sent, bytes outside printable ASCII escaped */
+	for (i = 0; uri[i] && j + 4 < LOGGED_URI_MAX; i++) {
+		unsigned char c = (unsigned char)uri[i];
+
+		if (c >= 0x21 && c < 0x7f && c != '\\')
+			req->logged_uri[j++] = (char)c;
+		else
+			j += (size_t)snprintf(req->logged_uri + j, 5, "\\x%02x", c);
+	}
+	if (uri[i])
+		strcpy(req->logged_uri + j, "...");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	strcpy(req->client, "-");
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+				  req->client, sizeof(req->client));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+				  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+				  req->client, sizeof(req->client));
+	}
+	return req;
+}
+
+static size_t status_index(int status)
+{
+	size_t i;
+
+	for (i = 0; i < NSTATUS - 1; i++)
+		if (tracked_statuses[i] == status)
+			return i;
+	return NSTATUS - 1;
+}
+
+/* The response is sent (or the connection died): metrics, access log, free. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	server *s = cls;
+	request *req = *req_cls;
+	double secs;
+	size_t b;
+
+	(void)conn;
+	if (!req)
+		return;
+	secs = seconds_since(&req->started);
+	if (req->status) {
+		atomic_fetch_add(&s->m.requests[req->route][status_index(req->status)], 1);
+		for (b = 0; b < NBOUNDS && secs > latency_bounds[b]; b++)
+			;
+		atomic_fetch_add(&s->m.latency[req->route][b], 1);
+		atomic_fetch_add(&s->m.latency_sum_us[req->route],
+				 (unsigned long long)(secs * 1e6));
+		atomic_fetch_add(&s->m.latency_count[req->route], 1);
+	}
+	if (!s->quiet) {
+		char now[40];
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(now + 19, sizeof(now) - 19, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+		if (req->status && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			fprintf(stderr, "%s %s %s %s %d %.1fms\n", now, req->client,
+				req->method[0] ? req->method : "-", req->logged_uri, req->status,
+				secs * 1e3);
+		else
+			fprintf(stderr, "%s %s %s %s %d %.1fms (connection closed: %s)\n", now,
+				req->client, req->method[0] ? req->method : "-", req->logged_uri,
+				req->status,
+				secs * 1e3,
+				toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED	? "timeout"
+				: toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown"
+										: "error");
+	}
+	atomic_fetch_sub(&s->m.in_flight, 1);
+	free(req->uri);
+	free(req);
+	*req_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t len;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = strlen(msg);
+	while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+		msg[--len] = '\0';
+	fprintf(stderr, "scli: serve: %s\n", msg);
+}
+
+/* ---- the command ------------------------------------------------------------ */
+
+/* HOST:PORT (`[v6]:PORT`, `:PORT` for every interface) into a socket address. */
+static int parse_listen(struct sockaddr_storage *out, socklen_t *len_out, const char *arg)
+{
+	char host[256];
+	const char *colon = strrchr(arg, ':'), *h = arg, *port;
+	size_t hlen;
+	struct addrinfo hints = {0}, *res = NULL;
+	char *end;
+	long p;
+
+	if (!colon)
+		return -1;
+	port = colon + 1;
+	hlen = (size_t)(colon - arg);
+	if (hlen >= 2 && arg[0] == '[' && arg[hlen - 1] == ']')
+		h = arg + 1, hlen -= 2;
+	if (hlen >= sizeof(host))
+		return -1;
+	errno = 0;
+	p = strtol(port, &end, 10);
+	if (!*port || *end || errno || p < 0 || p > 65535)
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (getaddrinfo(hlen ? host : "0.0.0.0", port, &hints, &res) != 0 || !res)
+		return -1;
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	*len_out = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 16 ? 16 : (int)n;
+}
+
+/* The address actually bound (port 0 picks one), for the start-up line. */
+static void describe_listener(char *buf, size_t cap, struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (di && getsockname(di->listen_fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			const struct sockaddr_in *in = (const void *)&ss;
+
+			inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+			port = ntohs(in->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = (const void *)&ss;
+
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			port = ntohs(in6->sin6_port);
+		}
+	}
+	snprintf(buf, cap, ss.ss_family == AF_INET6 ? "http://[%s]:%u" : "http://%s:%u", host,
+		 port);
+}
+
+/* Stop accepting, let requests in flight finish (bounded), then stop MHD. */
+static void drain_and_stop(server *s, struct MHD_Daemon *d)
+{
+	MHD_socket listener = MHD_quiesce_daemon(d);
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	int waited = 0;
+
+	atomic_store(&s->stopping, true);
+	while (atomic_load(&s->m.in_flight) > 0 && waited < SHUTDOWN_GRACE_MS) {
+		nanosleep(&tick, NULL);
+		waited += 10;
+	}
+	if (atomic_load(&s->m.in_flight) > 0)
+		fprintf(stderr, "scli: serve: %lld requests still in flight after %d s; closing\n",
+			atomic_load(&s->m.in_flight), SHUTDOWN_GRACE_MS / 1000);
+	MHD_stop_daemon(d);
+	if (listener != MHD_INVALID_SOCKET)
+		close(listener);
+}
+
+int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+					     {"threads", required_argument, NULL, 't'},
+					     {"quiet", no_argument, NULL, 'q'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	const char *listen_arg = "127.0.0.1:8080";
+	struct sockaddr_storage addr;
+	socklen_t addr_len = 0;
+	server *s = NULL;
+	struct MHD_Daemon *d = NULL;
+	scli_repo *probe = NULL;
+	sigset_t stop_signals, old_mask;
+	char where[INET6_ADDRSTRLEN + 32];
+	const char *token = getenv("SCLI_API_TOKEN");
+	unsigned int flags;
+	bool quiet = false;
+	int c, threads = default_threads(), sig = 0, error, rc = EXIT_OK;
+	char *end;
+	long n;
+
+	while ((c = cli_next_option(argc, argv, opts, "serve")) != -1) {
+		switch (c) {
+		case 'l':
+			listen_arg = optarg;
+			break;
+		case 't':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || !*optarg || n < 1 || n > MAX_THREADS)
+				return cli_usage_error("serve", "--threads must be 1..256, not '%s'",
+						       optarg);
+			threads = (int)n;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			return fputs(cli_serve_usage, stdout), EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	if (parse_listen(&addr, &addr_len, listen_arg) < 0)
+		return cli_usage_error("serve", "--listen takes HOST:PORT, not '%s'", listen_arg);
+	if (token && !*token) /* an unset secret, most likely: never serve without the check */
+		return cli_usage_error("serve", "%s",
+				       "SCLI_API_TOKEN is set but empty; unset it or give a token");
+	if (!(s = calloc(1, sizeof(*s)))) {
+		cli_error("out of memory");
+		return EXIT_RUNTIME;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	s->url = cli_database_url(g->database);
+	s->token = token;
+	s->token_len = token ? strlen(token) : 0;
+	s->quiet = quiet;
+
+	/* A URL scli cannot use is a usage error now; an unreachable database is not:
+	 * the server starts, /healthz says 503, and it recovers by itself. */
+	if ((error = cli_open_repo(&probe, s->url, false)) == SCLI_EINVALID) {
+		rc = cli_fail(error);
+		goto done;
+	}
+	if (error < 0 || (error = scli_repo_check_schema(probe)) < 0)
+		fprintf(stderr, "scli: warning: database not ready yet (%s); serving anyway\n",
+			scli_error_last());
+	scli_repo_free(probe);
+
+	/* The workers inherit a mask without the stop signals; this thread waits for them. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+	signal(SIGPIPE, SIG_IGN);
+
+	flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_PER_CONNECTION,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+	    s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	if (!d) {
+		cli_error("cannot listen on %s: %s", listen_arg,
+			  errno ? strerror(errno) : "libmicrohttpd failed to start");
+		rc = EXIT_RUNTIME;
+		goto done;
+	}
+	describe_listener(where, sizeof(where), d);
+	fprintf(stderr, "scli: serving on %s (%d threads, %s database%s)\n", where, threads,
+		strncmp(s->url, "sqlite:", 7) ? "postgres" : "sqlite",
+		s->token ? ", bearer token required on /v1" : "");
+	while (sigwait(&stop_signals, &sig) != 0)
+		;
+	fprintf(stderr, "scli: serve: %s received, finishing requests in flight\n",
+		sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	drain_and_stop(s, d);
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	fprintf(stderr, "scli: serve: stopped\n");
+done:
+	if (s) {
+		while (s->workers) {
+			worker *w = s->workers;
+
+			s->workers = w->next;
+			scli_repo_free(w->repo);
+			free(w);
+		}
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+	}
+	return rc;
+}
