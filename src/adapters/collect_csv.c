@@ -22,6 +22,7 @@
  * files. Spaces inside a field ("2021-03-01 04:01:07") and inside quotes are
  * kept. The reject's raw text is always the untouched original.
  */
+#include "scli/alloc.h"
 #include "scli/adapters.h"
 #include "scli/timestamp.h"
 
@@ -158,7 +159,7 @@ static void take_field(csv_collector *c, const char *field, size_t len)
 
 		while (cap - c->fbuf_len < len)
 			cap *= 2;
-		if (!(p = realloc(c->fbuf, cap))) {
+		if (!(p = scli_realloc(c->fbuf, cap))) {
 			c->cb_error = 1;
 			return;
 		}
@@ -200,10 +201,20 @@ static void row_reset(csv_collector *c)
 	c->fbuf_len = 0;
 }
 
+/* libcsv allocates through the project's allocator, so fault injection reaches it. */
+static int parser_init(struct csv_parser *p)
+{
+	if (csv_init(p, CSV_PARSER_OPTIONS) != 0)
+		return -1;
+	csv_set_realloc_func(p, scli_realloc);
+	csv_set_free_func(p, scli_free);
+	return 0;
+}
+
 static int parser_reset(csv_collector *c)
 {
 	csv_free(&c->parser);
-	if (csv_init(&c->parser, CSV_PARSER_OPTIONS) != 0)
+	if (parser_init(&c->parser) != 0)
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	return 0;
 }
@@ -581,10 +592,10 @@ static void csv_collector_free(scli_collector *base)
 	if (!c)
 		return;
 	csv_free(&c->parser);
-	free(c->buf);
-	free(c->raw);
-	free(c->fbuf);
-	free(c);
+	scli_free(c->buf);
+	scli_free(c->raw);
+	scli_free(c->fbuf);
+	scli_free(c);
 }
 
 static const scli_collector_ops csv_ops = {
@@ -601,7 +612,7 @@ int scli_collector_csv_new(scli_collector **out, scli_source *src)
 
 	assert(out && src);
 	*out = NULL;
-	if (!(c = calloc(1, sizeof(*c)))) {
+	if (!(c = scli_calloc(1, sizeof(*c)))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -609,8 +620,9 @@ int scli_collector_csv_new(scli_collector **out, scli_source *src)
 	c->src = src;
 	c->line = 1;
 	c->fbuf_cap = 1024;
-	if (csv_init(&c->parser, CSV_PARSER_OPTIONS) != 0 || !(c->buf = malloc(CSV_READ_BUFFER)) ||
-	    !(c->raw = malloc(SCLI_CSV_ROW_MAX + 1)) || !(c->fbuf = malloc(c->fbuf_cap))) {
+	if (parser_init(&c->parser) != 0 || !(c->buf = scli_malloc(CSV_READ_BUFFER)) ||
+	    !(c->raw = scli_malloc(SCLI_CSV_ROW_MAX + 1)) ||
+	    !(c->fbuf = scli_malloc(c->fbuf_cap))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}

@@ -46,11 +46,13 @@
  * are the same id, as they are the same JSON number); anything else is
  * rejected with a reason asking for a string rather than stored altered.
  */
+#include "scli/alloc.h"
 #include "scli/adapters.h"
 #include "scli/timestamp.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -653,7 +655,21 @@ static int object_convert(scli_event *ev, json_collector *c, const cJSON *obj)
 	return 1;
 }
 
-/* Judge a complete value. Returns 1 with an event in ev, 0 with a reject reason set. */
+/* cJSON says only "NULL" both for bad JSON and for a failed allocation; the
+ * allocation hook below tells them apart, so no good row is rejected for lack of memory. */
+static _Thread_local bool json_alloc_failed;
+
+static void *json_malloc(size_t n)
+{
+	void *p = scli_malloc(n);
+
+	if (!p)
+		json_alloc_failed = true;
+	return p;
+}
+
+/* Judge a complete value. Returns 1 with an event in ev, 0 with a reject reason
+ * set, or SCLI_ENOMEM (message set) when memory ran out. */
 static int value_convert(scli_event *ev, json_collector *c)
 {
 	const char *text = c->text, *end = NULL;
@@ -685,7 +701,12 @@ static int value_convert(scli_event *ev, json_collector *c)
 		goto done;
 	}
 	/* the _Opts form reports where parsing stopped without cJSON's global error pointer */
+	json_alloc_failed = false;
 	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (!root && json_alloc_failed) {
+		result = scli_error_set(SCLI_ENOMEM, "out of memory parsing JSON");
+		goto done;
+	}
 	if (root && end) {
 		while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\r'))
 			end++;
@@ -784,7 +805,13 @@ static int json_next(scli_event *ev_out, scli_reject *rej_out, scli_collector *b
 		}
 		if (got == SCAN_BROKEN)
 			return reject(rej_out, c);
-		return value_convert(ev_out, c) ? SCLI_NEXT_EVENT : reject(rej_out, c);
+		{
+			int judged = value_convert(ev_out, c);
+
+			if (judged < 0)
+				return judged;
+			return judged ? SCLI_NEXT_EVENT : reject(rej_out, c);
+		}
 	}
 
 done:
@@ -798,9 +825,9 @@ static void json_collector_free(scli_collector *base)
 
 	if (!c)
 		return;
-	free(c->buf);
-	free(c->raw);
-	free(c);
+	scli_free(c->buf);
+	scli_free(c->raw);
+	scli_free(c);
 }
 
 static const scli_collector_ops json_ops = {
@@ -817,14 +844,22 @@ int scli_collector_json_new(scli_collector **out, scli_source *src)
 
 	assert(out && src);
 	*out = NULL;
-	if (!(c = calloc(1, sizeof(*c)))) {
+	{
+		/* cJSON allocates through the project's allocator (its hooks are global and
+		 * the same for every collector, so setting them again is harmless) */
+		cJSON_Hooks hooks = {json_malloc, scli_free};
+
+		cJSON_InitHooks(&hooks);
+	}
+	if (!(c = scli_calloc(1, sizeof(*c)))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
 	c->base.ops = &json_ops;
 	c->src = src;
 	c->line = 1;
-	if (!(c->buf = malloc(JSON_READ_BUFFER)) || !(c->raw = malloc(SCLI_JSON_OBJECT_MAX + 1))) {
+	if (!(c->buf = scli_malloc(JSON_READ_BUFFER)) ||
+	    !(c->raw = scli_malloc(SCLI_JSON_OBJECT_MAX + 1))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scli/alloc.h"
 #include "scli/adapters.h"
 #include "scli/timestamp.h"
 
@@ -85,7 +86,7 @@ static int reserve(memory_repo *m, size_t extra)
 
 		while (cap < want)
 			cap *= 2;
-		if (!(events = realloc(m->events, cap * sizeof(*events)))) {
+		if (!(events = scli_realloc(m->events, cap * sizeof(*events)))) {
 			error = scli_error_set(SCLI_ENOMEM, "memory repository: out of memory");
 			goto done;
 		}
@@ -96,18 +97,18 @@ static int reserve(memory_repo *m, size_t extra)
 		goto done;
 	for (nslots = m->nslots ? m->nslots : 2048; nslots < want * 2;)
 		nslots *= 2;
-	if (!(slots = calloc(nslots, sizeof(*slots)))) {
+	if (!(slots = scli_calloc(nslots, sizeof(*slots)))) {
 		error = scli_error_set(SCLI_ENOMEM, "memory repository: out of memory");
 		goto done;
 	}
 	for (i = 0; i < m->nevents; i++)
 		*find_slot(slots, nslots, m->events, &m->events[i]) = i + 1;
-	free(m->slots);
+	scli_free(m->slots);
 	m->slots = slots;
 	m->nslots = nslots;
 	slots = NULL;
 done:
-	free(slots);
+	scli_free(slots);
 	return error;
 }
 
@@ -176,7 +177,7 @@ static int memory_count_hourly(scli_repo *r, const char *customer_id, int64_t fr
 		goto done;
 	if (!m->nevents)
 		goto done;
-	if (!(keys = malloc(m->nevents * sizeof(*keys)))) {
+	if (!(keys = scli_malloc(m->nevents * sizeof(*keys)))) {
 		error = scli_error_set(SCLI_ENOMEM, "memory repository: out of memory");
 		goto done;
 	}
@@ -203,7 +204,7 @@ static int memory_count_hourly(scli_repo *r, const char *customer_id, int64_t fr
 		i = j;
 	}
 done:
-	free(keys);
+	scli_free(keys);
 	return error;
 }
 
@@ -237,7 +238,7 @@ static int memory_ledger_begin(int64_t *id_out, scli_repo *r, const scli_load_re
 		scli_load_record *loads;
 
 		if (cap > SIZE_MAX / sizeof(*loads) ||
-		    !(loads = realloc(m->loads, cap * sizeof(*loads)))) {
+		    !(loads = scli_realloc(m->loads, cap * sizeof(*loads)))) {
 			error = scli_error_set(SCLI_ENOMEM, "memory repository: out of memory");
 			goto done;
 		}
@@ -320,10 +321,10 @@ static void memory_free(scli_repo *r)
 {
 	memory_repo *m = (memory_repo *)r;
 
-	free(m->events);
-	free(m->slots);
-	free(m->loads);
-	free(m);
+	scli_free(m->events);
+	scli_free(m->slots);
+	scli_free(m->loads);
+	scli_free(m);
 }
 
 static const scli_repo_ops memory_ops = {
@@ -346,7 +347,7 @@ int scli_repo_memory_new(scli_repo **out)
 	memory_repo *m;
 
 	*out = NULL;
-	if (!(m = calloc(1, sizeof(*m))))
+	if (!(m = scli_calloc(1, sizeof(*m))))
 		return scli_error_set(SCLI_ENOMEM, "memory repository: out of memory");
 	m->base.ops = &memory_ops;
 	*out = &m->base;

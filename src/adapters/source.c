@@ -3,6 +3,7 @@
  * (which reads gzip decompressed and anything else as is), or a copy of a
  * memory buffer for tests.
  */
+#include "scli/alloc.h"
 #include "scli/sys/collector.h"
 
 #include <errno.h>
@@ -31,7 +32,7 @@ struct scli_source {
 static int source_alloc(scli_source **out, const char *name)
 {
 	size_t len = strlen(name);
-	scli_source *s = calloc(1, sizeof(*s) + len + 1);
+	scli_source *s = scli_calloc(1, sizeof(*s) + len + 1);
 
 	if (!s)
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
@@ -96,7 +97,7 @@ int scli_source_from_memory(scli_source **out, const void *data, size_t len, con
 	if ((error = source_alloc(&s, name)) < 0)
 		goto done;
 	/* +1 so that an empty source still has a non-NULL buffer */
-	if (!(s->mem = malloc(len + 1))) {
+	if (!(s->mem = scli_malloc(len + 1))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -170,8 +171,8 @@ void scli_source_free(scli_source *s)
 		return;
 	if (s->gz)
 		gzclose_r(s->gz);
-	free(s->mem);
-	free(s);
+	scli_free(s->mem);
+	scli_free(s);
 }
 
 int64_t scli_source_size(const scli_source *s)
@@ -200,7 +201,7 @@ int scli_source_hash_file(char hex_out[33], int64_t *size_out, const char *path)
 		error = scli_error_set(SCLI_EIO, "cannot open %s: %s", path, strerror(errno));
 		goto done;
 	}
-	if (!(state = XXH3_createState()) || !(buf = malloc(SOURCE_GZ_BUFFER))) {
+	if (!(state = XXH3_createState()) || !(buf = scli_malloc(SOURCE_GZ_BUFFER))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -209,7 +210,8 @@ int scli_source_hash_file(char hex_out[33], int64_t *size_out, const char *path)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			error = scli_error_set(SCLI_EIO, "cannot read %s: %s", path, strerror(errno));
+			error =
+			    scli_error_set(SCLI_EIO, "cannot read %s: %s", path, strerror(errno));
 			goto done;
 		}
 		XXH3_128bits_update(state, buf, (size_t)n);
@@ -226,6 +228,6 @@ done:
 	if (fd >= 0)
 		close(fd);
 	XXH3_freeState(state);
-	free(buf);
+	scli_free(buf);
 	return error;
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scli/alloc.h"
 #include "scli/service.h"
 #include "scli/timestamp.h"
 
@@ -26,7 +27,7 @@ static int collect_row(void *p, const char *customer_id, int64_t hour, int64_t c
 		return scli_error_set(SCLI_ERROR, "repository returned an over-long customer id");
 	if (ctx->n == ctx->cap) {
 		size_t cap = ctx->cap ? ctx->cap * 2 : 64;
-		hour_row *rows = realloc(ctx->rows, cap * sizeof(*rows));
+		hour_row *rows = scli_realloc(ctx->rows, cap * sizeof(*rows));
 
 		if (!rows)
 			return scli_error_set(SCLI_ENOMEM, "out of memory collecting counts");
@@ -56,8 +57,8 @@ static int add_customer(scli_count_result *res, const char *customer_id)
 
 	memset(s, 0, sizeof(*s));
 	strcpy(s->customer_id, customer_id);
-	/* calloc(0) may return NULL; keep at least one slot so NULL means failure */
-	if (!(s->counts = calloc(res->nbuckets ? res->nbuckets : 1, sizeof(*s->counts))))
+	/* scli_calloc(0) may return NULL; keep at least one slot so NULL means failure */
+	if (!(s->counts = scli_calloc(res->nbuckets ? res->nbuckets : 1, sizeof(*s->counts))))
 		return scli_error_set(SCLI_ENOMEM, "out of memory for %zu buckets", res->nbuckets);
 	res->ncustomers++;
 	return 0;
@@ -73,7 +74,7 @@ int scli_service_count(scli_count_result **out, scli_repo *repo, const char *cus
 	int error;
 
 	*out = NULL;
-	if (!(res = calloc(1, sizeof(*res)))) {
+	if (!(res = scli_calloc(1, sizeof(*res)))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -102,7 +103,7 @@ int scli_service_count(scli_count_result **out, scli_repo *repo, const char *cus
 	for (i = 0; !customer_id && i < ctx.n; i++)
 		if (i == 0 || strcmp(ctx.rows[i].customer_id, ctx.rows[i - 1].customer_id))
 			ncust++;
-	if (ncust && !(res->customers = calloc(ncust, sizeof(*res->customers)))) {
+	if (ncust && !(res->customers = scli_calloc(ncust, sizeof(*res->customers)))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -140,7 +141,7 @@ int scli_service_count(scli_count_result **out, scli_repo *repo, const char *cus
 	res = NULL;
 	error = 0;
 done:
-	free(ctx.rows);
+	scli_free(ctx.rows);
 	scli_count_result_free(res);
 	return error;
 }
@@ -152,7 +153,7 @@ void scli_count_result_free(scli_count_result *res)
 	if (!res)
 		return;
 	for (i = 0; i < res->ncustomers; i++)
-		free(res->customers[i].counts);
-	free(res->customers);
-	free(res);
+		scli_free(res->customers[i].counts);
+	scli_free(res->customers);
+	scli_free(res);
 }

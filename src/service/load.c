@@ -1,6 +1,7 @@
 /* The load use case: rows from a collector, in batches, into a repository. */
 #include <stdlib.h>
 
+#include "scli/alloc.h"
 #include "scli/service.h"
 
 int scli_service_init_db(scli_repo *repo)
@@ -43,7 +44,7 @@ int scli_service_load(scli_load_report *report, scli_repo *repo, scli_collector 
 	cap = opts->batch_size ? opts->batch_size : SCLI_DEFAULT_BATCH;
 	if ((error = scli_repo_check_schema(repo)) < 0)
 		goto done;
-	if (!(batch = malloc(cap * sizeof(*batch)))) {
+	if (!(batch = scli_malloc(cap * sizeof(*batch)))) {
 		error = scli_error_set(SCLI_ENOMEM,
 				       "out of memory allocating a batch of %zu events", cap);
 		goto done;
@@ -77,6 +78,6 @@ int scli_service_load(scli_load_report *report, scli_repo *repo, scli_collector 
 		opts->on_progress(opts->progress_ctx, source_name, report);
 	error = 0;
 done:
-	free(batch);
+	scli_free(batch);
 	return error;
 }

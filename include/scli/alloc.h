@@ -1,0 +1,29 @@
+/**
+ * @file alloc.h
+ * The project's allocator hook. Every allocation scli's own code makes, and
+ * those of the libraries it can route (cJSON, libcsv), goes through these, so
+ * tests can fail the Nth allocation and check that every path ends cleanly.
+ */
+#ifndef SCLI_ALLOC_H
+#define SCLI_ALLOC_H
+
+#include <stddef.h>
+
+/** A replacement allocator: malloc/realloc/free semantics (realloc(NULL, n) allocates). */
+typedef struct scli_allocator {
+	void *(*malloc_fn)(size_t n);
+	void *(*realloc_fn)(void *p, size_t n);
+	void (*free_fn)(void *p);
+} scli_allocator;
+
+/** Install `a` (copied) for all threads; NULL restores the C library's. Not for use while
+ *  other threads allocate. */
+void scli_allocator_set(const scli_allocator *a);
+
+void *scli_malloc(size_t n);
+void *scli_calloc(size_t count, size_t size); /**< zeroed; NULL on overflow */
+void *scli_realloc(void *p, size_t n);
+char *scli_strdup(const char *s);
+void scli_free(void *p); /**< NULL-safe */
+
+#endif
