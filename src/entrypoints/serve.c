@@ -1,6 +1,13 @@
-/* `scli serve`: the HTTP read API of SPEC.md on libmicrohttpd. A thread pool
- * where every worker thread owns one repository (repositories are not
- * thread-safe), opened on first use and reopened after the database went away. */
+/*
+ * `scli serve`: the HTTP read API of SPEC.md on libmicrohttpd.
+ *
+ * MHD's internal thread does the HTTP; a request that needs the database is
+ * suspended and put on a queue that a pool of worker threads serves. Every
+ * worker owns one repository (repositories are not thread-safe), opened on
+ * first use and reopened after the database went away. A shared queue keeps
+ * every worker busy whatever connection a request came on, and a slow query
+ * holds up no other connection.
+ */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -36,7 +43,7 @@ const char cli_serve_usage[] =
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; `:8080` or\n"
     "                      0.0.0.0:8080 for every interface, [::1]:8080 for IPv6,\n"
     "                      port 0 for any free port)\n"
-    "  --threads N         worker threads, each with its own database connection\n"
+    "  --threads N         database worker threads, each with its own connection\n"
     "                      (default: the number of CPUs, at most 16)\n"
     "  --quiet             no access log on stderr\n"
     "\n"
@@ -44,10 +51,10 @@ const char cli_serve_usage[] =
     "SIGTERM or SIGINT stops accepting connections, lets requests in flight finish\n"
     "(up to 25 s) and exits 0.\n";
 
-#define MAX_URI 8192		/* longer request targets get 414 */
+#define MAX_URI 8192 /* longer request targets get 414 */
 #define MAX_THREADS 256
-#define MAX_CONNECTIONS 1024	/* beyond this MHD refuses new connections */
-#define IDLE_TIMEOUT_S 30	/* a connection silent this long is closed */
+#define MAX_CONNECTIONS 1024 /* beyond this MHD refuses new connections */
+#define IDLE_TIMEOUT_S 30    /* a connection silent this long is closed */
 #define MEMORY_PER_CONNECTION (64 * 1024)
 #define SHUTDOWN_GRACE_MS 25000 /* below Kubernetes' default 30 s grace period */
 #define LOGGED_URI_MAX 1024
@@ -63,15 +70,15 @@ typedef enum {
 	ROUTE_COUNT
 } route_id;
 
-static const char *const route_names[ROUTE_COUNT] = {
-    "/v1/customers/{customer_id}/hourly", "/v1/hourly", "/healthz", "/metrics", "other"};
+static const char *const route_names[ROUTE_COUNT] = {"/v1/customers/{customer_id}/hourly",
+						     "/v1/hourly", "/healthz", "/metrics", "other"};
 
 /* The statuses this server sends; anything else is counted as "other". */
 static const int tracked_statuses[] = {200, 400, 401, 404, 405, 414, 500, 503};
 #define NSTATUS (sizeof(tracked_statuses) / sizeof(tracked_statuses[0]) + 1)
 
 static const double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-					0.25,  0.5,    1,     2.5,  5,     10};
+					0.25,  0.5,    1,     2.5,  5,	   10};
 #define NBOUNDS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
 
 typedef struct metrics {
@@ -85,24 +92,15 @@ typedef struct metrics {
 
 /* ---- the server ------------------------------------------------------------- */
 
-/* One worker thread's repository; the list is freed after MHD_stop_daemon. */
-typedef struct worker {
-	scli_repo *repo;
-	struct worker *next;
-} worker;
-
-typedef struct server {
-	const char *url; /* database URL (borrowed) */
-	const char *token;
-	size_t token_len;
-	bool quiet;
-	atomic_bool stopping;
-	pthread_mutex_t lock; /* guards `workers` */
-	worker *workers;
-	metrics m;
-} server;
-
-static _Thread_local worker *self;
+/* A response before it goes to MHD: status, malloc'd body and the headers that vary. */
+typedef struct reply {
+	int status;
+	char *body;
+	size_t len;
+	const char *content_type;
+	const char *allow;
+	const char *www_authenticate;
+} reply;
 
 /* What one request has come to; allocated before MHD parses the URI. */
 typedef struct request {
@@ -113,19 +111,29 @@ typedef struct request {
 	char method[16];
 	char client[INET6_ADDRSTRLEN];
 	route_id route;
-	bool called; /* the access handler has seen the headers */
-	int status;  /* 0 until a response is queued */
+	const char *segment; /* the raw customer id segment, inside `uri` */
+	size_t seglen;
+	const char *query; /* the raw query string, inside `uri` */
+	bool called;	   /* the access handler has seen the headers */
+	bool queued;	   /* handed to the workers, connection suspended */
+	reply answer;	   /* filled by a worker */
+	int status;	   /* 0 until a response is queued */
+	struct MHD_Connection *conn;
+	struct request *next; /* in the job queue */
 } request;
 
-/* A response before it goes to MHD: status, malloc'd body and the headers that vary. */
-typedef struct reply {
-	int status;
-	char *body;
-	size_t len;
-	const char *content_type;
-	const char *allow;
-	const char *www_authenticate;
-} reply;
+typedef struct server {
+	const char *url; /* database URL (borrowed) */
+	const char *token;
+	size_t token_len;
+	bool quiet;
+	atomic_bool stopping;
+	pthread_mutex_t lock; /* guards the job queue and `quit` */
+	pthread_cond_t wake;
+	request *head, *tail;
+	bool quit;
+	metrics m;
+} server;
 
 static double seconds_since(const struct timespec *t0)
 {
@@ -190,42 +198,36 @@ static const char *quotable(const char *s)
 
 /* ---- the database, one repository per worker thread --------------------------- */
 
-static worker *worker_self(server *s)
-{
-	if (!self && (self = calloc(1, sizeof(*self)))) {
-		pthread_mutex_lock(&s->lock);
-		self->next = s->workers;
-		s->workers = self;
-		pthread_mutex_unlock(&s->lock);
-	}
-	return self;
-}
-
 typedef int (*db_fn)(scli_repo *repo, void *ctx);
 
-/*
- * Run `fn` on this worker's repository, opening it when needed. A repository
- * that fails with SCLI_EIO (the server restarted, the connection broke) is
- * dropped; when it was an old connection the call is retried once on a fresh
- * one, so the first request after a database restart already succeeds. Reads
- * only, so a retry is safe.
- */
-static int with_repo(server *s, db_fn fn, void *ctx)
+/* Errors that say nothing about the connection: the request or the schema. */
+static bool connection_fine(int error)
 {
-	worker *w = worker_self(s);
+	return error >= 0 || error == SCLI_EINVALID || error == SCLI_ERANGE ||
+	       error == SCLI_ESCHEMA;
+}
+
+/*
+ * Run `fn` on this worker's repository, opening it when needed. After any
+ * other failure the repository is dropped: a connection the database server
+ * closed (restart, failover) does not always say SCLI_EIO, and a reconnect is
+ * cheap next to a wrong answer. When the failed connection was an old one the
+ * call is retried once on a fresh one, so the first request after a database
+ * restart already succeeds. Reads only, so a retry is safe.
+ */
+static int with_repo(server *s, scli_repo **repo, db_fn fn, void *ctx)
+{
 	int attempt, error = 0;
 
-	if (!w)
-		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	for (attempt = 0; attempt < 2; attempt++) {
-		bool reused = w->repo != NULL;
+		bool reused = *repo != NULL;
 
-		if (!w->repo && (error = cli_open_repo(&w->repo, s->url, false)) < 0)
+		if (!*repo && (error = cli_open_repo(repo, s->url, false)) < 0)
 			break;
-		if ((error = fn(w->repo, ctx)) != SCLI_EIO)
+		if (connection_fine(error = fn(*repo, ctx)))
 			break;
-		scli_repo_free(w->repo);
-		w->repo = NULL;
+		scli_repo_free(*repo);
+		*repo = NULL;
 		if (!reused)
 			break;
 	}
@@ -255,16 +257,21 @@ static int count(scli_repo *repo, void *ctx)
 	return scli_service_count(&c->res, repo, c->customer, c->from, c->to);
 }
 
-/* A failed database call as a reply: 503 when the database is away or not ready, else 500. */
-static void reply_db_error(reply *r, server *s, int error)
+/*
+ * A failed database call as a reply: 400 for what the request asked, 503 when
+ * the database is away or not ready (unreachable, missing, not initialised),
+ * else 500.
+ */
+static void reply_db_error(reply *r, int error)
 {
-	int status = error == SCLI_EIO || error == SCLI_ESCHEMA ? 503 : 500;
+	int status = 500;
 
 	if (error == SCLI_EINVALID || error == SCLI_ERANGE)
 		status = 400;
+	else if (error == SCLI_EIO || error == SCLI_ESCHEMA || error == SCLI_ENOTFOUND)
+		status = 503;
 	if (status != 400)
 		fprintf(stderr, "scli: error: %s\n", scli_error_last());
-	(void)s;
 	reply_error(r, status, "%s", scli_error_last());
 }
 
@@ -381,7 +388,8 @@ static bool parse_time_param(int64_t *out, reply *r, const char *name, const cha
 
 /* ---- the endpoints ---------------------------------------------------------- */
 
-static void serve_hourly(reply *r, server *s, const char *customer, const char *query_text)
+static void serve_hourly(reply *r, server *s, scli_repo **repo, const char *customer,
+			 const char *query_text)
 {
 	query q = {0};
 	count_call c = {.customer = customer};
@@ -411,8 +419,8 @@ static void serve_hourly(reply *r, server *s, const char *customer, const char *
 			goto done;
 		}
 	}
-	if ((error = with_repo(s, count, &c)) < 0) {
-		reply_db_error(r, s, error);
+	if ((error = with_repo(s, repo, count, &c)) < 0) {
+		reply_db_error(r, error);
 		goto done;
 	}
 	if (cli_count_json(&json, c.res, skip_empty) < 0) {
@@ -425,8 +433,8 @@ done:
 	free(q.buf);
 }
 
-static void serve_customer(reply *r, server *s, const char *segment, size_t seglen,
-			   const char *query_text)
+static void serve_customer(reply *r, server *s, scli_repo **repo, const char *segment,
+			   size_t seglen, const char *query_text)
 {
 	char *customer = malloc(seglen + 1);
 	const char *why = NULL;
@@ -441,17 +449,17 @@ static void serve_customer(reply *r, server *s, const char *segment, size_t segl
 	else if (scli_field_validate(customer, len, SCLI_CUSTOMER_ID_MAX, &why) < 0)
 		reply_error(r, 400, "customer id %s", why);
 	else
-		serve_hourly(r, s, customer, query_text);
+		serve_hourly(r, s, repo, customer, query_text);
 	free(customer);
 }
 
-static void serve_healthz(reply *r, server *s)
+static void serve_healthz(reply *r, server *s, scli_repo **repo)
 {
 	static const char ok[] = "{\"status\":\"ok\"}\n";
 	int error;
 	char *body;
 
-	if ((error = with_repo(s, check_schema, NULL)) < 0) {
+	if ((error = with_repo(s, repo, check_schema, NULL)) < 0) {
 		fprintf(stderr, "scli: error: healthz: %s\n", scli_error_last());
 		reply_error(r, 503, "%s", scli_error_last());
 		return;
@@ -549,13 +557,15 @@ static void serve_metrics(reply *r, server *s)
 		tb_printf(&b, "scli_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
 			  route_names[i], atomic_load(&s->m.latency_count[i]));
 	}
-	tb_printf(&b, "# HELP scli_db_errors_total Failed database calls (connection lost, "
-		      "unreachable, query failed).\n# TYPE scli_db_errors_total counter\n"
-		      "scli_db_errors_total %llu\n",
+	tb_printf(&b,
+		  "# HELP scli_db_errors_total Failed database calls (connection lost, "
+		  "unreachable, query failed).\n# TYPE scli_db_errors_total counter\n"
+		  "scli_db_errors_total %llu\n",
 		  atomic_load(&s->m.db_errors));
-	tb_printf(&b, "# HELP scli_http_requests_in_flight Requests being answered.\n"
-		      "# TYPE scli_http_requests_in_flight gauge\nscli_http_requests_in_flight "
-		      "%lld\n",
+	tb_printf(&b,
+		  "# HELP scli_http_requests_in_flight Requests being answered.\n"
+		  "# TYPE scli_http_requests_in_flight gauge\nscli_http_requests_in_flight "
+		  "%lld\n",
 		  atomic_load(&s->m.in_flight));
 	if (b.failed) {
 		free(b.p);
@@ -567,7 +577,8 @@ static void serve_metrics(reply *r, server *s)
 
 /* ---- routing ---------------------------------------------------------------- */
 
-/* `Authorization: Bearer <token>` against SCLI_API_TOKEN, in time independent of the token given. */
+/* `Authorization: Bearer <token>` against SCLI_API_TOKEN, in time independent of the token given.
+ */
 static bool authorized(const server *s, struct MHD_Connection *conn)
 {
 	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
@@ -597,17 +608,15 @@ static bool starts_with(const char *s, size_t n, const char *prefix)
 }
 
 /*
- * Route the raw request target. The path is matched before any decoding, so a
- * customer id holding `/` (sent as %2F) stays one segment and is never
- * mis-routed; the segment is decoded afterwards.
+ * Route the raw request target; true when the request needs the database (a
+ * worker answers it), else `r` holds the answer. The path is matched before any
+ * decoding, so a customer id holding `/` (sent as %2F) stays one segment and is
+ * never mis-routed; the segment is decoded afterwards.
  */
-static void route(reply *r, server *s, request *req, struct MHD_Connection *conn)
+static bool route(reply *r, server *s, request *req, struct MHD_Connection *conn)
 {
 	const char *path = req->uri, *q = strchr(path, '?');
-	const char *query_text = q ? q + 1 : "";
 	size_t n = q ? (size_t)(q - path) : strlen(path);
-	const char *segment = NULL;
-	size_t seglen = 0;
 	bool is_v1 = (n == 3 && starts_with(path, n, "/v1")) || starts_with(path, n, "/v1/");
 	bool head_or_get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
 
@@ -620,46 +629,97 @@ static void route(reply *r, server *s, request *req, struct MHD_Connection *conn
 		req->route = ROUTE_ALL_HOURLY;
 	else if (starts_with(path, n, "/v1/customers/") && n > 14 + 7 &&
 		 !memcmp(path + n - 7, "/hourly", 7)) {
-		segment = path + 14;
-		seglen = n - 14 - 7;
-		if (!memchr(segment, '/', seglen))
+		req->segment = path + 14;
+		req->seglen = n - 14 - 7;
+		if (!memchr(req->segment, '/', req->seglen))
 			req->route = ROUTE_CUSTOMER_HOURLY;
 	}
+	req->query = q ? q + 1 : "";
 	if (is_v1 && !authorized(s, conn)) {
 		reply_error(r, 401, "missing or wrong bearer token (Authorization: Bearer TOKEN)");
 		r->www_authenticate = "Bearer realm=\"scli\"";
-		return;
+		return false;
 	}
 	if (req->route == ROUTE_OTHER) {
-		reply_error(r, 404, "no such endpoint (see GET /v1/hourly, "
-				    "/v1/customers/{customer_id}/hourly, /healthz, /metrics)");
-		return;
+		reply_error(r, 404,
+			    "no such endpoint (see GET /v1/hourly, "
+			    "/v1/customers/{customer_id}/hourly, /healthz, /metrics)");
+		return false;
 	}
 	if (!head_or_get) {
 		reply_error(r, 405, "method %s not allowed: use GET", quotable(req->method));
 		r->allow = "GET, HEAD";
-		return;
+		return false;
 	}
+	if (req->route == ROUTE_METRICS) {
+		serve_metrics(r, s);
+		return false;
+	}
+	return true;
+}
+
+/* A worker's part: the routes that need the database. */
+static void dispatch(reply *r, server *s, scli_repo **repo, const request *req)
+{
 	switch (req->route) {
 	case ROUTE_HEALTHZ:
-		serve_healthz(r, s);
-		break;
-	case ROUTE_METRICS:
-		serve_metrics(r, s);
+		serve_healthz(r, s, repo);
 		break;
 	case ROUTE_ALL_HOURLY:
-		serve_hourly(r, s, NULL, query_text);
+		serve_hourly(r, s, repo, NULL, req->query);
 		break;
 	case ROUTE_CUSTOMER_HOURLY:
-		serve_customer(r, s, segment, seglen, query_text);
+		serve_customer(r, s, repo, req->segment, req->seglen, req->query);
 		break;
 	default:
+		reply_error(r, 500, "internal error: no worker route");
 		break;
 	}
 }
 
-static enum MHD_Result queue_reply(struct MHD_Connection *conn, server *s, request *req,
-				   reply *r)
+/* A worker thread: takes requests off the queue until told to quit, with a
+ * repository of its own that it opens when first needed and frees at the end. */
+static void *worker_main(void *arg)
+{
+	server *s = arg;
+	scli_repo *repo = NULL;
+	request *req;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (!s->head && !s->quit)
+			pthread_cond_wait(&s->wake, &s->lock);
+		if (!(req = s->head)) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		if (!(s->head = req->next))
+			s->tail = NULL;
+		pthread_mutex_unlock(&s->lock);
+		dispatch(&req->answer, s, &repo, req);
+		if (!req->answer.status)
+			reply_error(&req->answer, 500, "internal error");
+		/* from here on `req` belongs to MHD again */
+		MHD_resume_connection(req->conn);
+	}
+	scli_repo_free(repo);
+	return NULL;
+}
+
+static void enqueue(server *s, request *req)
+{
+	pthread_mutex_lock(&s->lock);
+	req->next = NULL;
+	if (s->tail)
+		s->tail->next = req;
+	else
+		s->head = req;
+	s->tail = req;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static enum MHD_Result queue_reply(struct MHD_Connection *conn, server *s, request *req, reply *r)
 {
 	struct MHD_Response *resp =
 	    MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
@@ -667,6 +727,7 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, server *s, reque
 
 	if (!resp) {
 		free(r->body);
+		r->body = NULL;
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
@@ -679,14 +740,15 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, server *s, reque
 	if (atomic_load(&s->stopping)) /* let keep-alive clients go while we drain */
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	req->status = r->status;
+	r->body = NULL; /* MHD frees it with the response */
 	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **req_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
 {
 	server *s = cls;
 	request *req = *req_cls;
@@ -708,12 +770,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (req->status)
+	if (req->status) /* answered */
 		return MHD_YES;
-	if (!req->uri)
+	if (req->queued) /* resumed: a worker has answered */
+		return queue_reply(conn, s, req, &req->answer);
+	if (!req->uri) {
 		reply_error(&r, 414, "request target longer than %d bytes", MAX_URI);
-	else
-		route(&r, s, req, conn);
+	} else if (route(&r, s, req, conn)) {
+		/* suspended before it is queued, so the worker's resume always follows */
+		req->queued = true;
+		req->conn = conn;
+		MHD_suspend_connection(conn);
+		enqueue(s, req);
+		return MHD_YES;
+	}
 	if (!r.status)
 		reply_error(&r, 500, "internal error");
 	return queue_reply(conn, s, req, &r);
@@ -752,7 +822,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 		const struct sockaddr *sa = ci->client_addr;
 
 		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			inet_ntop(AF_INET,
+				  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
 				  req->client, sizeof(req->client));
 		else if (sa->sa_family == AF_INET6)
 			inet_ntop(AF_INET6,
@@ -810,13 +881,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		else
 			fprintf(stderr, "%s %s %s %s %d %.1fms (connection closed: %s)\n", now,
 				req->client, req->method[0] ? req->method : "-", req->logged_uri,
-				req->status,
-				secs * 1e3,
+				req->status, secs * 1e3,
 				toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED	? "timeout"
 				: toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown"
 										: "error");
 	}
 	atomic_fetch_sub(&s->m.in_flight, 1);
+	free(req->answer.body); /* only when never sent */
 	free(req->uri);
 	free(req);
 	*req_cls = NULL;
@@ -904,8 +975,12 @@ static void describe_listener(char *buf, size_t cap, struct MHD_Daemon *d)
 		 port);
 }
 
-/* Stop accepting, let requests in flight finish (bounded), then stop MHD. */
-static void drain_and_stop(server *s, struct MHD_Daemon *d)
+/*
+ * Stop accepting, let requests in flight finish (bounded), then stop MHD.
+ * False when requests were still running at the deadline: their workers still
+ * hold suspended connections, so MHD is left to the process exit.
+ */
+static bool drain_and_stop(server *s, struct MHD_Daemon *d)
 {
 	MHD_socket listener = MHD_quiesce_daemon(d);
 	struct timespec tick = {0, 10 * 1000 * 1000};
@@ -916,12 +991,28 @@ static void drain_and_stop(server *s, struct MHD_Daemon *d)
 		nanosleep(&tick, NULL);
 		waited += 10;
 	}
-	if (atomic_load(&s->m.in_flight) > 0)
-		fprintf(stderr, "scli: serve: %lld requests still in flight after %d s; closing\n",
+	if (atomic_load(&s->m.in_flight) > 0) {
+		fprintf(stderr, "scli: serve: %lld requests still in flight after %d s; exiting\n",
 			atomic_load(&s->m.in_flight), SHUTDOWN_GRACE_MS / 1000);
+		return false;
+	}
 	MHD_stop_daemon(d);
 	if (listener != MHD_INVALID_SOCKET)
 		close(listener);
+	return true;
+}
+
+/* Tell the workers to finish the queue and stop; wait for them. */
+static void stop_workers(server *s, pthread_t *threads, int n)
+{
+	int i;
+
+	pthread_mutex_lock(&s->lock);
+	s->quit = true;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
 }
 
 int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
@@ -937,6 +1028,8 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	server *s = NULL;
 	struct MHD_Daemon *d = NULL;
 	scli_repo *probe = NULL;
+	pthread_t *workers = NULL;
+	int started = 0;
 	sigset_t stop_signals, old_mask;
 	char where[INET6_ADDRSTRLEN + 32];
 	const char *token = getenv("SCLI_API_TOKEN");
@@ -955,8 +1048,8 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 			errno = 0;
 			n = strtol(optarg, &end, 10);
 			if (errno || *end || !*optarg || n < 1 || n > MAX_THREADS)
-				return cli_usage_error("serve", "--threads must be 1..256, not '%s'",
-						       optarg);
+				return cli_usage_error(
+				    "serve", "--threads must be 1..256, not '%s'", optarg);
 			threads = (int)n;
 			break;
 		case 'q':
@@ -980,6 +1073,7 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
 	s->url = cli_database_url(g->database);
 	s->token = token;
 	s->token_len = token ? strlen(token) : 0;
@@ -1003,18 +1097,29 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
 	signal(SIGPIPE, SIG_IGN);
 
-	flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (!(workers = calloc((size_t)threads, sizeof(*workers)))) {
+		cli_error("out of memory");
+		rc = EXIT_RUNTIME;
+		goto done;
+	}
+	for (; started < threads; started++)
+		if ((errno = pthread_create(&workers[started], NULL, worker_main, s)) != 0) {
+			cli_error("cannot start a worker thread: %s", strerror(errno));
+			rc = EXIT_RUNTIME;
+			goto done;
+		}
+	/* One MHD thread does all the HTTP; the workers do the database. */
+	flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	d = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_PER_CONNECTION,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-	    s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+			     on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_PER_CONNECTION,
+			     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
+			     on_completed, s, MHD_OPTION_END);
 	if (!d) {
 		cli_error("cannot listen on %s: %s", listen_arg,
 			  errno ? strerror(errno) : "libmicrohttpd failed to start");
@@ -1029,20 +1134,17 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 		;
 	fprintf(stderr, "scli: serve: %s received, finishing requests in flight\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	drain_and_stop(s, d);
+	if (!drain_and_stop(s, d))
+		return EXIT_RUNTIME; /* requests still running: leave them to the process exit */
 	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	fprintf(stderr, "scli: serve: stopped\n");
 done:
 	if (s) {
-		while (s->workers) {
-			worker *w = s->workers;
-
-			s->workers = w->next;
-			scli_repo_free(w->repo);
-			free(w);
-		}
+		stop_workers(s, workers, started);
+		pthread_cond_destroy(&s->wake);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 	}
+	free(workers);
 	return rc;
 }

@@ -138,7 +138,6 @@ run --database "$DB" load --collector csv --config "$WORK/events.csv" --quiet
 expect_rc 0 "load"
 
 start_server || continue
-expect_err_has "" "started"
 
 # --- the endpoints -------------------------------------------------------------
 get /healthz
@@ -234,7 +233,6 @@ expect_body_has '# TYPE scli_http_requests_total counter' "requests counter"
 expect_body_has 'scli_http_requests_total{route="/v1/hourly",status="400"}' "400s by route"
 expect_body_has 'scli_http_requests_total{route="/v1/customers/{customer_id}/hourly",status="200"}' "200s by route"
 expect_body_has 'scli_http_requests_total{route="other",status="404"}' "404s"
-expect_body_has 'scli_http_requests_total{route="/healthz",status="503"}' "the earlier 503s were before a restart: not here"
 expect_body_has '# TYPE scli_http_request_duration_seconds histogram' "latency histogram"
 expect_body_has 'scli_http_request_duration_seconds_bucket{route="/v1/hourly",le="+Inf"}' "histogram +Inf bucket"
 expect_body_has 'scli_http_request_duration_seconds_count{route="/healthz"}' "histogram count"
@@ -308,6 +306,8 @@ if [ -n "${SCLI_TEST_PG_PRIVATE:-}" ]; then
 	DB=$(fresh_db postgres restart)
 	run --database "$DB" init-db
 	run --database "$DB" load --collector csv --config "$WORK/events.csv" --quiet
+	# the test server runs with synchronous_commit=off: make the load survive `-m immediate`
+	psql -X -q "$DB" -c CHECKPOINT
 	if start_server; then
 		# every worker has a connection open before the restart
 		for i in 1 2 3 4 5 6 7 8; do get "/v1/hourly?from=$F&to=$T"; done
