@@ -103,10 +103,9 @@ static const char merge_sql[] =
     "  RETURNING customer_id, ts),"
     " up AS ("
     "  INSERT INTO scli_hourly AS h (customer_id, hour, count)"
-    "  SELECT customer_id, date_trunc('hour', ts, 'UTC'), count(*) FROM ins WHERE false"
+    "  SELECT customer_id, date_trunc('hour', ts, 'UTC'), count(*) FROM ins"
     "  GROUP BY 1, 2 ORDER BY 1, 2"
-    "  ON CONFLICT (customer_id, hour) DO UPDATE SET count = h.count + EXCLUDED.count"
-    "  RETURNING 1)"
+    "  ON CONFLICT (customer_id, hour) DO UPDATE SET count = h.count + EXCLUDED.count)"
     " SELECT count(*) FROM ins";
 
 /* Edge hours from raw events, whole hours from the rollup; $2..$7 are the plan's ranges. */
