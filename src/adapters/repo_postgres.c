@@ -23,6 +23,7 @@ typedef struct pg_repo {
 	scli_repo base;
 	PGconn *conn;
 	char *password;	     /* scrubbed from every message; never printed */
+	bool schema_ok;	     /* check_schema passed on this connection: count and load skip it */
 	bool load_prepared;  /* staging table and load statement exist in this session */
 	bool count_prepared; /* count statements exist in this session */
 	char *copybuf;	     /* COPY text of one batch */
@@ -151,6 +152,23 @@ static void scrub(char *msg, size_t cap, const char *password)
 		msg[--len] = '\0';
 }
 
+/*
+ * Whether a failure means the server is gone (SCLI_EIO: retry later, reconnect)
+ * rather than a statement failing: a dead connection, an error made by libpq
+ * itself (no SQLSTATE: "server closed the connection unexpectedly"), class 08
+ * (connection exception) or 57P (the server shutting down).
+ */
+static bool pg_connection_lost(pg_repo *r, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (!r->conn || PQstatus(r->conn) != CONNECTION_OK)
+		return true;
+	if (!res || !state)
+		return true;
+	return !strncmp(state, "08", 2) || !strncmp(state, "57P", 3);
+}
+
 /* Set the thread error from the connection/result; SCLI_EIO when the connection is gone. */
 static int pg_fail(pg_repo *r, const PGresult *res, const char *what)
 {
@@ -162,8 +180,8 @@ static int pg_fail(pg_repo *r, const PGresult *res, const char *what)
 		detail = r->conn ? PQerrorMessage(r->conn) : "out of memory";
 	snprintf(msg, sizeof(msg), "%s", detail);
 	scrub(msg, sizeof(msg), r->password);
-	return scli_error_set(!r->conn || PQstatus(r->conn) != CONNECTION_OK ? SCLI_EIO
-									     : SCLI_ERROR,
+	r->schema_ok = false; /* whatever happened, look again next time */
+	return scli_error_set(pg_connection_lost(r, res) ? SCLI_EIO : SCLI_ERROR,
 			      "postgres: %s: %s", what, msg);
 }
 
@@ -239,6 +257,11 @@ static int pg_check_schema(scli_repo *base)
 	pg_repo *r = (pg_repo *)base;
 	int version = 0, error;
 
+	/* Checked once per connection: two round trips per count would halve an API's
+	 * throughput. A schema cannot move under a live connection except by a newer
+	 * init-db, which only adds; any error clears the flag. */
+	if (r->schema_ok)
+		return 0;
 	if ((error = read_version(&version, r)) < 0)
 		return error;
 	if (version == 0)
@@ -248,6 +271,7 @@ static int pg_check_schema(scli_repo *base)
 		return too_old(version);
 	if (version > SCLI_SCHEMA_VERSION)
 		return too_new(version);
+	r->schema_ok = true;
 	return 0;
 }
 
