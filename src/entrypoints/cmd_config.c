@@ -137,8 +137,8 @@ int cli_cmd_config(const cli_globals *g, int argc, char **argv)
 	env_row("report", "SCLI_REPORT", "text");
 	row("quiet", cli_env_flag("SCLI_QUIET") ? "yes" : "no",
 	    cli_env("SCLI_QUIET") ? "env SCLI_QUIET" : "default");
-	env_row("listen", "SCLI_LISTEN", NULL);
-	env_row("threads", "SCLI_THREADS", NULL);
+	env_row("listen", "SCLI_LISTEN", "127.0.0.1:8080");
+	env_row("threads", "SCLI_THREADS", "number of CPUs, at most 16");
 	row("api_token", cli_env("SCLI_API_TOKEN") ? "***" : NULL,
 	    cli_env("SCLI_API_TOKEN") ? "env SCLI_API_TOKEN" : "");
 	row("PGPASSWORD", cli_env("PGPASSWORD") ? "***" : NULL, cli_env("PGPASSWORD") ? "env" : "");

@@ -48,6 +48,7 @@ const char cli_serve_usage[] =
     "  --quiet             no access log on stderr\n"
     "\n"
     "With SCLI_API_TOKEN set, every /v1 request needs `Authorization: Bearer TOKEN`.\n"
+    "Environment (flags win): SCLI_LISTEN, SCLI_THREADS, SCLI_QUIET=1.\n"
     "SIGTERM or SIGINT stops accepting connections, lets requests in flight finish\n"
     "(up to 25 s) and exits 0.\n";
 
@@ -1053,6 +1054,19 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	char *end;
 	long n;
 
+	/* the environment first (a Deployment sets it), flags win */
+	if (cli_env("SCLI_LISTEN"))
+		listen_arg = cli_env("SCLI_LISTEN");
+	quiet = cli_env_flag("SCLI_QUIET");
+	if (cli_env("SCLI_THREADS")) {
+		const char *t = cli_env("SCLI_THREADS");
+
+		errno = 0;
+		n = strtol(t, &end, 10);
+		if (errno || *end || n < 1 || n > MAX_THREADS)
+			return cli_usage_error("serve", "SCLI_THREADS must be 1..256, not '%s'", t);
+		threads = (int)n;
+	}
 	while ((c = cli_next_option(argc, argv, opts, "serve")) != -1) {
 		switch (c) {
 		case 'l':

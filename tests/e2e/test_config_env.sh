@@ -36,6 +36,11 @@ for url in "host=db user=u password=kv-s3cret dbname=x" "host=db password='q s3c
 	run --database "$url" config
 	case "$OUT" in *s3cret*) fail "password printed for $url: $OUT" ;; *"password=***"*) ok ;; *) fail "not masked: $OUT" ;; esac
 done
+# serve takes SCLI_LISTEN and SCLI_THREADS
+SCLI_LISTEN=127.0.0.1:0 SCLI_THREADS=3 timeout 3 "$SCLI" serve >/dev/null 2>"$WORK/serve.log"
+grep -q 'serving on http://127.0.0.1:[0-9]* (3 threads' "$WORK/serve.log" && ok || fail "SCLI_LISTEN/SCLI_THREADS not used: $(cat "$WORK/serve.log")"
+SCLI_THREADS=0 run serve
+expect_rc 2 "bad SCLI_THREADS"
 unset SCLI_DATABASE
 run config
 expect_out_has "sqlite:scli.db" "default database"
