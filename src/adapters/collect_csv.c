@@ -22,6 +22,7 @@
  * files. Spaces inside a field ("2021-03-01 04:01:07") and inside quotes are
  * kept. The reject's raw text is always the untouched original.
  */
+#include "collect_common.h"
 #include "scli/alloc.h"
 #include "scli/adapters.h"
 #include "scli/timestamp.h"
@@ -34,7 +35,6 @@
 #define CSV_READ_BUFFER (256u * 1024u)
 #define SCLI_CSV_ROW_MAX (1024u * 1024u)
 /* How much of a bad timestamp the reject reason quotes. */
-#define CSV_REASON_QUOTE_MAX 64
 
 /*
  * REPALL_NL makes libcsv report every unquoted terminator, including those of
@@ -45,11 +45,7 @@
 
 enum { COL_CUSTOMER_ID, COL_EVENT_TYPE, COL_TRANSACTION_ID, COL_TIMESTAMP, COL_COUNT };
 
-static const char *const column_names[COL_COUNT] = {"customer_id", "event_type", "transaction_id",
-						    "timestamp"};
-/* Column names as compared: lowercased, without '_', so camelCase matches too. */
-static const char *const column_keys[COL_COUNT] = {"customerid", "eventtype", "transactionid",
-						   "timestamp"};
+#define column_names collect_field_names
 
 enum header_state { HEADER_UNKNOWN, HEADER_NONE, HEADER_PRESENT };
 
@@ -99,24 +95,7 @@ typedef struct csv_collector {
 
 static int header_key(const char *s, size_t len)
 {
-	char key[32];
-	size_t i, n = 0;
-	int k;
-
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (ch == '_')
-			continue;
-		if (n + 1 >= sizeof(key))
-			return -1;
-		key[n++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-	}
-	key[n] = '\0';
-	for (k = 0; k < COL_COUNT; k++)
-		if (strcmp(key, column_keys[k]) == 0)
-			return k;
-	return -1;
+	return collect_field_index(s, len);
 }
 
 static int field_slot(const csv_collector *c, size_t idx)
@@ -472,28 +451,9 @@ static int header_check(csv_collector *c)
 	return 0;
 }
 
-/* Quote a bad timestamp in the reason: bounded, and safe to print. */
 static void reason_timestamp(csv_collector *c, const char *ts, size_t len, const char *why)
 {
-	char quoted[CSV_REASON_QUOTE_MAX + 1];
-	size_t n = len, i;
-	int cut = 0;
-
-	if (n > CSV_REASON_QUOTE_MAX) {
-		n = CSV_REASON_QUOTE_MAX;
-		/* do not split a UTF-8 sequence */
-		while (n > 0 && ((unsigned char)ts[n] & 0xC0) == 0x80)
-			n--;
-		cut = 1;
-	}
-	memcpy(quoted, ts, n);
-	quoted[n] = '\0';
-	if (n && scli_field_validate(quoted, n, CSV_REASON_QUOTE_MAX, NULL) != 0)
-		for (i = 0; i < n; i++)
-			if ((unsigned char)quoted[i] < 0x20 || (unsigned char)quoted[i] >= 0x7F)
-				quoted[i] = '?';
-	snprintf(c->reason, sizeof(c->reason), "timestamp \"%s%s\": %s", quoted, cut ? "..." : "",
-		 why);
+	collect_reason_timestamp(c->reason, sizeof(c->reason), ts, len, why);
 }
 
 /* Turn the completed row into an event or a reject reason. Returns 1 event, 0 reject. */

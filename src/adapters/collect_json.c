@@ -46,6 +46,7 @@
  * are the same id, as they are the same JSON number); anything else is
  * rejected with a reason asking for a string rather than stored altered.
  */
+#include "collect_common.h"
 #include "scli/alloc.h"
 #include "scli/adapters.h"
 #include "scli/timestamp.h"
@@ -66,18 +67,13 @@
  */
 #define JSON_STACK_DEPTH 2048
 /* How much of a bad timestamp, or of the text near a syntax error, a reason quotes. */
-#define JSON_REASON_QUOTE_MAX 64
 #define JSON_NEAR_MAX 20
 /* The largest integer a double holds exactly, and so every smaller one too. */
 #define JSON_EXACT_INT_MAX 9007199254740992.0
 
 enum { FLD_CUSTOMER_ID, FLD_EVENT_TYPE, FLD_TRANSACTION_ID, FLD_TIMESTAMP, FLD_COUNT };
 
-static const char *const field_names[FLD_COUNT] = {"customer_id", "event_type", "transaction_id",
-						   "timestamp"};
-/* Keys as compared: lowercased, without '_', so camelCase matches too. */
-static const char *const field_keys[FLD_COUNT] = {"customerid", "eventtype", "transactionid",
-						  "timestamp"};
+#define field_names collect_field_names
 
 /* How the scan of one value ended. */
 enum scan_end { SCAN_COMPLETE, SCAN_BROKEN, SCAN_TRUNCATED };
@@ -450,55 +446,14 @@ static long scan_plain(json_collector *c, int to_eol)
 
 static int field_key(const char *s)
 {
-	char key[32];
-	size_t n = 0;
-	int k;
-
-	for (; *s; s++) {
-		char ch = *s;
-
-		if (ch == '_')
-			continue;
-		if (n + 1 >= sizeof(key))
-			return -1;
-		key[n++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-	}
-	key[n] = '\0';
-	for (k = 0; k < FLD_COUNT; k++)
-		if (strcmp(key, field_keys[k]) == 0)
-			return k;
-	return -1;
+	return collect_field_index(s, strlen(s));
 }
 
-/* Copy at most `max` bytes of `s` into `out`, safe to print: whole UTF-8 sequences, no controls. */
-static void quote_text(char *out, size_t max, const char *s, size_t len, int *cut)
-{
-	size_t n = len, i;
-
-	*cut = 0;
-	if (n > max) {
-		n = max;
-		/* do not split a UTF-8 sequence */
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-		*cut = 1;
-	}
-	memcpy(out, s, n);
-	out[n] = '\0';
-	if (n && scli_field_validate(out, n, max, NULL) != 0)
-		for (i = 0; i < n; i++)
-			if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7F)
-				out[i] = '?';
-}
+#define quote_text collect_quote_text
 
 static void reason_timestamp(json_collector *c, const char *ts, size_t len, const char *why)
 {
-	char quoted[JSON_REASON_QUOTE_MAX + 1];
-	int cut;
-
-	quote_text(quoted, JSON_REASON_QUOTE_MAX, ts, len, &cut);
-	snprintf(c->reason, sizeof(c->reason), "timestamp \"%s%s\": %s", quoted, cut ? "..." : "",
-		 why);
+	collect_reason_timestamp(c->reason, sizeof(c->reason), ts, len, why);
 }
 
 /* cJSON stopped at `at` (inside text[0..len)): say where, briefly. */
