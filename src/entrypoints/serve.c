@@ -342,7 +342,9 @@ static bool parse_query(query *q, reply *r, const char *text)
 	size_t n = strlen(text), used = 0;
 	const char *p = text, *end = text + n;
 
-	if (!(q->buf = malloc(n + 2))) {
+	/* decoded text is never longer than its source, and each parameter adds two
+	 * NULs (key and value) even without an `=` (`?from&to`): 3n + 2 always fits */
+	if (!(q->buf = malloc(3 * n + 2))) {
 		reply_error(r, 500, "out of memory");
 		return false;
 	}

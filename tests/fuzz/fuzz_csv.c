@@ -1,0 +1,8 @@
+/* libFuzzer target: the CSV collector on arbitrary bytes (invariants in fuzz_collector.h). */
+#include "fuzz_collector.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_collector_drain(scli_collector_csv_new, "fuzz.csv", data, size);
+	return 0;
+}
