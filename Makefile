@@ -8,7 +8,7 @@ DEB_PACKAGES = build-essential clang cmake pkg-config libsqlite3-dev libpq-dev l
 	zlib1g-dev libxxhash-dev libmicrohttpd-dev libcmocka-dev gcovr sqlite3 postgresql postgresql-client \
 	curl python3 python3-yaml debootstrap util-linux valgrind time libclang-rt-14-dev
 
-.PHONY: all build deps demo test sample coverage asan clean format bench bench-quick bench-serve image-check valgrind soak
+.PHONY: all build deps demo test sample coverage asan clean format bench bench-quick bench-serve image-check valgrind soak fuzz
 
 all: build
 
@@ -76,6 +76,11 @@ bench-serve: build
 # serve under wrk, 64 connections, 60 s, PostgreSQL: zero errors, no memory growth.
 soak: build
 	bench/soak.sh
+
+# Every libFuzzer target for FUZZ_SECONDS each (clang; crashes land in build-fuzz/crashes/).
+FUZZ_SECONDS ?= 60
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # Prove the Dockerfile's runtime stage without a Docker engine (debootstrap + chroot; root).
 image-check: build
