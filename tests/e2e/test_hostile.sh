@@ -70,7 +70,11 @@ expect_rc 3 "1 GiB line"
 expect_out_has "rows_read=2 inserted=1 duplicates=0 rejected=1" "the long line is one rejected row"
 expect_err_has "long.csv:2: row is longer than 1048576 bytes" "a clear reason"
 rss=$(tail -1 "$WORK/rss")
-[ "${rss:-999999}" -lt 65536 ] && ok || fail "peak RSS ${rss} KiB for a 1 GiB line"
+if [ -n "${SCLI_SANITIZED:-}" ]; then
+	echo "note: sanitizer build: its shadow memory makes RSS meaningless; the bound is checked in the plain build"
+else
+	[ "${rss:-999999}" -lt 65536 ] && ok || fail "peak RSS ${rss} KiB for a 1 GiB line"
+fi
 
 # --rejects goes exactly where the user says, never where the data says
 run load --collector csv --config "$WORK/nul.csv" --rejects "$WORK/no-such-dir/r.csv" 2>/dev/null
