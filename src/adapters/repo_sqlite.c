@@ -672,7 +672,7 @@ int scli_repo_sqlite_open(scli_repo **out, const char *path, int create)
 	/* Random transaction ids touch most index pages in every batch: a larger
 	 * cache and rarer checkpoints cut the load of the real 147k-row file from
 	 * about 1.5 s to about 1 s, for at most 32 MiB of RAM and a 16 MiB WAL. */
-	if ((error = exec(s->db, "PRAGMA cache_size=-32768", "setting the cache size")) < 0 ||
+	if ((error = exec(s->db, "PRAGMA cache_size=-16384", "setting the cache size")) < 0 ||
 	    (error = exec(s->db, "PRAGMA wal_autocheckpoint=4000", "setting checkpoints")) < 0)
 		goto done;
 	*out = &s->base;

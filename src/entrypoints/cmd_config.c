@@ -17,7 +17,7 @@ const char cli_config_usage[] =
     "  config        load --config     SCLI_CONFIG     (paths separated by ':')\n"
     "  rejects       load --rejects    SCLI_REJECTS\n"
     "  max_rejects   load --max-rejects SCLI_MAX_REJECTS\n"
-    "  batch_size    load --batch-size SCLI_BATCH_SIZE (default 10000, PostgreSQL 50000)\n"
+    "  batch_size    load --batch-size SCLI_BATCH_SIZE (default 50000)\n"
     "  report        load --report     SCLI_REPORT     (default text)\n"
     "  quiet         --quiet           SCLI_QUIET=1\n"
     "  listen        serve --listen    SCLI_LISTEN\n"
@@ -133,7 +133,7 @@ int cli_cmd_config(const cli_globals *g, int argc, char **argv)
 	env_row("config", "SCLI_CONFIG", NULL);
 	env_row("rejects", "SCLI_REJECTS", NULL);
 	env_row("max_rejects", "SCLI_MAX_REJECTS", "no limit");
-	env_row("batch_size", "SCLI_BATCH_SIZE", "10000 (PostgreSQL 50000)");
+	env_row("batch_size", "SCLI_BATCH_SIZE", "50000");
 	env_row("report", "SCLI_REPORT", "text");
 	row("quiet", cli_env_flag("SCLI_QUIET") ? "yes" : "no",
 	    cli_env("SCLI_QUIET") ? "env SCLI_QUIET" : "default");

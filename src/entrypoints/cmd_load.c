@@ -32,7 +32,7 @@ const char cli_load_usage[] =
     "                        committed batches stay\n"
     "  --force               load a file even if the ledger says it was loaded before\n"
     "  --report text|json    the final report as text (default) or JSON on stdout\n"
-    "  --batch-size N        events per transaction (default 10000; 50000 on PostgreSQL)\n"
+    "  --batch-size N        events per transaction (default 50000)\n"
     "  --quiet               no progress display\n"
     "\n"
     "A file whose content hash matches a completed earlier load is skipped as\n"

@@ -41,9 +41,7 @@ int scli_service_load(scli_load_report *report, scli_repo *repo, scli_collector 
 
 	if (!opts)
 		opts = &defaults;
-	cap = opts->batch_size	      ? opts->batch_size
-	      : repo->ops->batch_hint ? repo->ops->batch_hint
-				      : SCLI_DEFAULT_BATCH;
+	cap = opts->batch_size ? opts->batch_size : SCLI_DEFAULT_BATCH;
 	if ((error = scli_repo_check_schema(repo)) < 0)
 		goto done;
 	if (!(batch = scli_malloc(cap * sizeof(*batch)))) {

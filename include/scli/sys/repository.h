@@ -146,9 +146,6 @@ typedef struct scli_repo_ops {
 	/** Up to `limit` loads, newest (highest id) first. */
 	int (*ledger_list)(scli_repo *r, size_t limit, scli_load_record_cb cb, void *ctx);
 
-	/** Events per batch this adapter loads fastest with when the user names none (0: the
-	 *  service's default). A hint only: every batch size must give the same counts. */
-	size_t batch_hint;
 } scli_repo_ops;
 
 /** Base struct every repository adapter embeds first. */
