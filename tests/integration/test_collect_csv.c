@@ -24,104 +24,16 @@
 #include <zlib.h>
 
 #include "scli/adapters.h"
+#include "support/transcript.h"
 #include "scli/timestamp.h"
-
-#define S(lit) lit, sizeof(lit) - 1
-/* `t` starts with the literal `lit` */
-#define assert_prefix(t, lit) assert_memory_equal(t, lit, sizeof(lit) - 1)
-
-typedef struct {
-	char *p;
-	size_t len, cap;
-} strbuf;
-
-static void sb_add(strbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_printf(strbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *tmp;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0);
-	tmp = malloc((size_t)n + 1);
-	assert_non_null(tmp);
-	va_start(ap, fmt);
-	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	sb_add(b, tmp, (size_t)n);
-	free(tmp);
-}
-
-/* Raw text, with line breaks made visible so a transcript stays one line per result. */
-static void sb_raw(strbuf *b, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '\n')
-			sb_add(b, S("\\n"));
-		else if (s[i] == '\r')
-			sb_add(b, S("\\r"));
-		else
-			sb_add(b, s + i, 1);
-	}
-}
 
 /* Run a collector to its end and describe every result. The caller frees. */
 static char *transcript_of(scli_source *src)
 {
 	scli_collector *col = NULL;
-	strbuf b = {0};
-	scli_event ev;
-	scli_reject rej;
-	int kind;
 
 	assert_int_equal(scli_collector_csv_new(&col, src), 0);
-	sb_add(&b, "", 0);
-	for (;;) {
-		memset(&rej, 0, sizeof(rej));
-		kind = scli_collector_next(&ev, &rej, col);
-		if (kind == SCLI_NEXT_EVENT) {
-			char ts[SCLI_TIMESTAMP_BUFSZ];
-
-			scli_timestamp_format(ts, ev.ts_us);
-			assert_int_equal(strlen(ev.customer_id), ev.customer_id_len);
-			assert_int_equal(strlen(ev.transaction_id), ev.transaction_id_len);
-			sb_printf(&b, "E %s|%s|%s|%s\n", ev.customer_id, ev.event_type,
-				  ev.transaction_id, ts);
-		} else if (kind == SCLI_NEXT_REJECT) {
-			/* the raw text is NUL-terminated as a courtesy; its length is what counts
-			 */
-			assert_int_equal(rej.raw[rej.raw_len], '\0');
-			sb_printf(&b, "R%llu %s | ", (unsigned long long)rej.line, rej.reason);
-			sb_raw(&b, rej.raw, rej.raw_len);
-			sb_add(&b, S("\n"));
-		} else if (kind == SCLI_NEXT_END) {
-			sb_add(&b, S("END"));
-			break;
-		} else {
-			sb_printf(&b, "ERR %d %s", kind, scli_error_last());
-			/* a fatal error stays fatal */
-			assert_int_equal(scli_collector_next(&ev, &rej, col), kind);
-			break;
-		}
-	}
-	scli_collector_free(col);
-	return b.p;
+	return collector_transcript(col);
 }
 
 static char *transcript(const char *data, size_t len)
