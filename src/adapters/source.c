@@ -42,14 +42,25 @@ static int source_alloc(scli_source **out, const char *name)
 	return 0;
 }
 
-int scli_source_open(scli_source **out, const char *path)
+static int hash_fd(char hex_out[33], int64_t *size_out, int fd, const char *name);
+
+/*
+ * Open `path` (or stdin for "-"); when `hex_out` is given and the path is a
+ * regular file, hash its bytes first through the same descriptor, then rewind,
+ * so the hash describes exactly the bytes that are loaded — a pipe or FIFO is
+ * never read twice (it gets no hash: "").
+ */
+static int source_open(scli_source **out, char *hex_out, const char *path)
 {
 	scli_source *s = NULL;
 	int is_stdin, fd = -1;
 	int error;
+	struct stat st;
 
 	assert(out && path);
 	*out = NULL;
+	if (hex_out)
+		hex_out[0] = '\0';
 	is_stdin = strcmp(path, "-") == 0;
 	if ((error = source_alloc(&s, is_stdin ? "<stdin>" : path)) < 0)
 		goto done;
@@ -64,16 +75,22 @@ int scli_source_open(scli_source **out, const char *path)
 		error = scli_error_set(SCLI_EIO, "cannot open %s: %s", s->name, strerror(errno));
 		goto done;
 	}
+	if (!is_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		s->size = (int64_t)st.st_size;
+		if (hex_out) {
+			if ((error = hash_fd(hex_out, &s->size, fd, s->name)) < 0)
+				goto done;
+			if (lseek(fd, 0, SEEK_SET) != 0) {
+				error = scli_error_set(SCLI_EIO, "cannot rewind %s: %s", s->name,
+						       strerror(errno));
+				goto done;
+			}
+		}
+	}
 	if (!(s->gz = gzdopen(fd, "rb"))) {
 		error = scli_error_set(SCLI_EIO, "cannot open %s: %s", s->name,
 				       errno ? strerror(errno) : "out of memory");
 		goto done;
-	}
-	{
-		struct stat st;
-
-		if (!is_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			s->size = (int64_t)st.st_size;
 	}
 	fd = -1; /* owned by s->gz now */
 	gzbuffer(s->gz, SOURCE_GZ_BUFFER);
@@ -85,6 +102,16 @@ done:
 		close(fd);
 	scli_source_free(s);
 	return error;
+}
+
+int scli_source_open(scli_source **out, const char *path)
+{
+	return source_open(out, NULL, path);
+}
+
+int scli_source_open_hashed(scli_source **out, char hex_out[33], const char *path)
+{
+	return source_open(out, hex_out, path);
 }
 
 int scli_source_from_memory(scli_source **out, const void *data, size_t len, const char *name)
@@ -187,20 +214,17 @@ int64_t scli_source_offset(const scli_source *s)
 	return (int64_t)s->mem_pos;
 }
 
-int scli_source_hash_file(char hex_out[33], int64_t *size_out, const char *path)
+/* XXH3-128 of everything left in fd, as hex; the byte count into *size_out. */
+static int hash_fd(char hex_out[33], int64_t *size_out, int fd, const char *name)
 {
 	static const char digits[] = "0123456789abcdef";
 	XXH3_state_t *state = NULL;
 	XXH128_canonical_t canon;
 	unsigned char *buf = NULL;
 	int64_t total = 0;
-	int fd = -1, error = 0, i;
+	int error = 0, i;
 	ssize_t n;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		error = scli_error_set(SCLI_EIO, "cannot open %s: %s", path, strerror(errno));
-		goto done;
-	}
 	if (!(state = XXH3_createState()) || !(buf = scli_malloc(SOURCE_GZ_BUFFER))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
@@ -211,7 +235,7 @@ int scli_source_hash_file(char hex_out[33], int64_t *size_out, const char *path)
 			if (errno == EINTR)
 				continue;
 			error =
-			    scli_error_set(SCLI_EIO, "cannot read %s: %s", path, strerror(errno));
+			    scli_error_set(SCLI_EIO, "cannot read %s: %s", name, strerror(errno));
 			goto done;
 		}
 		XXH3_128bits_update(state, buf, (size_t)n);
@@ -225,8 +249,6 @@ int scli_source_hash_file(char hex_out[33], int64_t *size_out, const char *path)
 	hex_out[32] = '\0';
 	*size_out = total;
 done:
-	if (fd >= 0)
-		close(fd);
 	XXH3_freeState(state);
 	scli_free(buf);
 	return error;

@@ -295,7 +295,7 @@ static int load_one(source_outcome *out, scli_repo *repo, const char *path, coll
 		    const scli_load_options *base_opts, bool force, load_ctx *ctx)
 {
 	char hash[SCLI_HASH_HEX_LEN + 1] = "";
-	int64_t size = -1, previous = 0;
+	int64_t previous = 0;
 	scli_source *src = NULL;
 	scli_collector *col = NULL;
 	scli_load_options opts = *base_opts;
@@ -303,9 +303,10 @@ static int load_one(source_outcome *out, scli_repo *repo, const char *path, coll
 	int error, found;
 
 	out->status = "failed";
-	if (strcmp(path, "-")) {
-		if ((error = scli_source_hash_file(hash, &size, path)) < 0)
-			goto done;
+	/* one open: the hash (regular files only) covers exactly the bytes loaded */
+	if ((error = scli_source_open_hashed(&src, hash, path)) < 0)
+		goto done;
+	if (hash[0]) {
 		if ((found = scli_service_find_loaded(&previous, repo, hash)) < 0) {
 			error = found;
 			goto done;
@@ -317,12 +318,10 @@ static int load_one(source_outcome *out, scli_repo *repo, const char *path, coll
 			goto done;
 		}
 	}
-	if ((error = scli_source_open(&src, path)) < 0 ||
-	    (error = open_collector(&col, src, kind)) < 0)
+	if ((error = open_collector(&col, src, kind)) < 0)
 		goto done;
-	out->name = scli_source_name(src);
 	info.name = scli_source_name(src);
-	info.size = size;
+	info.size = scli_source_size(src);
 	info.hash = hash;
 	ctx->src = src;
 	clock_gettime(CLOCK_MONOTONIC, &ctx->started);
@@ -334,8 +333,6 @@ static int load_one(source_outcome *out, scli_repo *repo, const char *path, coll
 done:
 	clear_progress(ctx);
 	ctx->src = NULL;
-	if (!out->name || !src)
-		out->name = strcmp(path, "-") ? path : "<stdin>";
 	/* the name must outlive the source: keep the path we were given */
 	out->name = strcmp(path, "-") ? path : "<stdin>";
 	scli_collector_free(col);
@@ -364,7 +361,7 @@ static int print_json_report(const source_outcome *outs, size_t n, const scli_lo
 	cJSON *root = cJSON_CreateObject(), *sources, *s, *figures;
 	char *text = NULL;
 	size_t i;
-	int rc = scli_error_set(SCLI_ENOMEM, "out of memory building the JSON report");
+	int rc = SCLI_ENOMEM; /* until the document is printed; the message is set at the end */
 
 	if (!root || !(sources = cJSON_AddArrayToObject(root, "sources")))
 		goto done;
@@ -404,6 +401,9 @@ static int print_json_report(const source_outcome *outs, size_t n, const scli_lo
 	puts(text);
 	rc = 0;
 done:
+	/* only now: `error` may point at the thread's message buffer */
+	if (rc < 0)
+		scli_error_set(rc, "out of memory building the JSON report");
 	free(text);
 	cJSON_Delete(root);
 	return rc;
@@ -605,11 +605,18 @@ done:
 	if (ctx.rejects && fclose(ctx.rejects) && error >= 0)
 		error = scli_error_set(SCLI_EIO, "cannot write %s: %s", ctx.rejects_path,
 				       strerror(errno));
-	if (json_report && outs &&
-	    print_json_report(outs, done_sources, &total, error < 0 ? scli_error_last() : NULL) <
-		0 &&
-	    error >= 0)
-		error = SCLI_ENOMEM;
+	if (json_report && outs) {
+		/* the report carries the load's own failure; keep a copy, printing may set another
+		 */
+		char why[1024];
+
+		snprintf(why, sizeof(why), "%s", error < 0 ? scli_error_last() : "");
+		if (print_json_report(outs, done_sources, &total, error < 0 ? why : NULL) < 0 &&
+		    error >= 0)
+			error = SCLI_ENOMEM;
+		else if (error < 0)
+			scli_error_set(error, "%s", why);
+	}
 	if (error < 0)
 		rc = cli_fail(error);
 	scli_repo_free(repo);

@@ -95,6 +95,22 @@ suite() {
 	expect_rc 3 "a failed file is not skipped on the next run"
 	expect_out_has "rows_read=5 inserted=1 duplicates=2 rejected=2" "re-run ends exact"
 
+	# a pipe (process substitution, FIFO) is read once and never hashed: its rows load,
+	# and the same bytes in a real file are not taken as "already loaded"
+	{ good p p1 1; good p p2 2; } >"$WORK/piped.csv"
+	"$SCLI" load --collector csv --config <(cat "$WORK/piped.csv") >"$WORK/out" 2>"$WORK/err"
+	RC=$?; OUT=$(cat "$WORK/out")
+	expect_rc 0 "load from a pipe"
+	expect_out_has "rows_read=2 inserted=2 duplicates=0 rejected=0" "a pipe's rows are loaded"
+	run load --collector csv --config "$WORK/piped.csv"
+	expect_out "$WORK/piped.csv: rows_read=2 inserted=0 duplicates=2 rejected=0" "the file after the pipe: loaded, all duplicates"
+
+	# --report json keeps the load's own failure reason
+	run load --collector csv --config "$WORK/max.csv" --max-rejects 0 --report json --force --quiet
+	expect_rc 1 "json report of a failed load"
+	expect_out_has '"error":"more than 0 rows rejected' "the JSON report names the real failure"
+	expect_err_has "more than 0 rows rejected" "so does stderr"
+
 	run loads
 	expect_rc 0 "loads"
 	expect_out_has "completed" "loads lists completed loads"

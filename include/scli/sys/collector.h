@@ -35,18 +35,20 @@ int scli_source_from_memory(scli_source **out, const void *data, size_t len, con
  */
 long scli_source_read(scli_source *s, void *buf, size_t n);
 
-/** Size in bytes of the file as stored (compressed for gzip), -1 when unknown (stdin, pipes, memory). */
+/** Size in bytes of the file as stored (compressed for gzip), -1 when unknown (stdin, pipes,
+ * memory). */
 int64_t scli_source_size(const scli_source *s);
 
 /** Bytes of the file as stored consumed so far (for progress against scli_source_size). */
 int64_t scli_source_offset(const scli_source *s);
 
 /**
- * XXH3-128 of the bytes of the file at `path` as stored, as 32 lowercase hex
- * digits plus NUL into `hex_out`; its size into `*size_out`. Reads the file
- * once, in constant memory. SCLI_EIO (message names the path) on failure.
+ * scli_source_open that also returns, for a regular file, the XXH3-128 of its
+ * bytes as stored (32 lowercase hex digits plus NUL into `hex_out`), computed
+ * through the same descriptor before it is rewound and read: the hash always
+ * describes the bytes loaded. Standard input, pipes and FIFOs get "" (no hash).
  */
-int scli_source_hash_file(char hex_out[33], int64_t *size_out, const char *path);
+int scli_source_open_hashed(scli_source **out, char hex_out[33], const char *path);
 
 /** Name for messages: the path, "<stdin>" for "-" (borrowed). */
 const char *scli_source_name(const scli_source *s);
@@ -58,9 +60,9 @@ void scli_source_free(scli_source *s);
 
 /** What scli_collector_next produced. */
 enum {
-	SCLI_NEXT_END = 0,    /**< no more rows */
-	SCLI_NEXT_EVENT = 1,  /**< `*ev_out` holds an event */
-	SCLI_NEXT_REJECT = 2  /**< `*rej_out` describes a row that cannot be read */
+	SCLI_NEXT_END = 0,   /**< no more rows */
+	SCLI_NEXT_EVENT = 1, /**< `*ev_out` holds an event */
+	SCLI_NEXT_REJECT = 2 /**< `*rej_out` describes a row that cannot be read */
 };
 
 /**
@@ -68,8 +70,9 @@ enum {
  * next call to scli_collector_next or scli_collector_free.
  */
 typedef struct scli_reject {
-	uint64_t line;      /**< 1-based line where the row starts */
-	const char *reason; /**< precise reason, e.g. `timestamp "2021-02-29": day is out of range for the month` */
+	uint64_t line;	    /**< 1-based line where the row starts */
+	const char *reason; /**< precise reason, e.g. `timestamp "2021-02-29": day is out of range
+			       for the month` */
 	const char *raw;    /**< the row's original text, without its line terminator */
 	size_t raw_len;
 } scli_reject;
@@ -77,7 +80,7 @@ typedef struct scli_reject {
 typedef struct scli_collector scli_collector;
 
 typedef struct scli_collector_ops {
-	int version;      /**< SCLI_COLLECTOR_OPS_VERSION */
+	int version;	  /**< SCLI_COLLECTOR_OPS_VERSION */
 	const char *name; /**< "csv", "json" */
 
 	/**
