@@ -52,7 +52,8 @@ typedef struct scli_load_options {
  * Read every row of `col` and store the events in batches. `*report` is
  * added to (not reset), so several sources can share one report. On a
  * failure, committed batches stay (re-running the load is exact) and the
- * batch in flight is not applied. `opts` may be NULL.
+ * batch in flight is not applied nor counted as read, so the figures still add
+ * up. `opts` may be NULL.
  */
 int scli_service_load(scli_load_report *report, scli_repo *repo, scli_collector *col,
 		      const char *source_name, const scli_load_options *opts);

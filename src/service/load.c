@@ -78,6 +78,10 @@ int scli_service_load(scli_load_report *report, scli_repo *repo, scli_collector 
 		opts->on_progress(opts->progress_ctx, source_name, report);
 	error = 0;
 done:
+	/* Events read but never committed are in no other figure; a stopped load still
+	 * reports rows_read = inserted + duplicates + rejected (the re-run reads them again). */
+	if (error < 0)
+		report->rows_read -= n;
 	scli_free(batch);
 	return error;
 }
