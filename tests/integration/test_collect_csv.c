@@ -24,6 +24,7 @@
 #include <zlib.h>
 
 #include "scli/adapters.h"
+#include "support/tmpdir.h"
 #include "support/transcript.h"
 #include "scli/timestamp.h"
 
@@ -382,31 +383,6 @@ static void test_many_rows(void **state)
 
 /* ---- files ---------------------------------------------------------- */
 
-static char tmpdir[512];
-
-static int make_tmpdir(void **state)
-{
-	const char *base = getenv("SCLI_TEST_TMP");
-
-	(void)state;
-	if (base && *base) {
-		mkdir(base, 0777);
-		snprintf(tmpdir, sizeof(tmpdir), "%s/collect_csv.XXXXXX", base);
-	} else {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/scli_collect_csv.XXXXXX");
-	}
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-	char cmd[600];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 static char *file_transcript(const char *path)
 {
 	scli_source *src = NULL;
@@ -426,7 +402,7 @@ static void test_plain_file(void **state)
 	char *t;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/plain.csv", tmpdir);
+	snprintf(path, sizeof(path), "%s/plain.csv", test_tmpdir);
 	f = fopen(path, "wb");
 	assert_non_null(f);
 	fputs("\xEF\xBB\xBFtransactionId,customerId,eventType,timestamp\r\n"
@@ -459,7 +435,7 @@ static void test_gzip_file(void **state)
 	for (i = 0; i < 30000; i++)
 		sb_printf(&in, "c%u,INGEST,t%u,2021-03-01T04:00:00Z\n", i, i);
 	sb_add(&in, S("bad\n"));
-	snprintf(path, sizeof(path), "%s/events.csv.gz", tmpdir);
+	snprintf(path, sizeof(path), "%s/events.csv.gz", test_tmpdir);
 	write_gzip(path, in.p, in.len);
 	free(in.p);
 	t = file_transcript(path);
@@ -482,7 +458,7 @@ static void test_truncated_gzip_is_an_error(void **state)
 	/* random-looking text so the compressed stream is long enough to cut */
 	for (i = 0; i < sizeof(data); i++)
 		data[i] = (char)('a' + (i * 7919u) % 26);
-	snprintf(path, sizeof(path), "%s/cut.csv.gz", tmpdir);
+	snprintf(path, sizeof(path), "%s/cut.csv.gz", test_tmpdir);
 	write_gzip(path, data, sizeof(data));
 	f = fopen(path, "r+b");
 	assert_non_null(f);
@@ -510,7 +486,7 @@ static void test_missing_file(void **state)
 	scli_source *src = (scli_source *)&src; /* must be reset to NULL */
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/no-such.csv", tmpdir);
+	snprintf(path, sizeof(path), "%s/no-such.csv", test_tmpdir);
 	assert_int_equal(scli_source_open(&src, path), SCLI_EIO);
 	assert_null(src);
 	snprintf(msg, sizeof(msg), "cannot open %s: No such file or directory", path);
@@ -530,7 +506,7 @@ static void test_io_error_stops_collector(void **state)
 	(void)state;
 	for (i = 0; i < 20000; i++)
 		sb_printf(&in, "c%u,INGEST,t%u,2021-03-01T04:00:00Z,%u\n", i, i, i * 2654435761u);
-	snprintf(path, sizeof(path), "%s/cut-events.csv.gz", tmpdir);
+	snprintf(path, sizeof(path), "%s/cut-events.csv.gz", test_tmpdir);
 	write_gzip(path, in.p, in.len);
 	free(in.p);
 	f = fopen(path, "r+b");
@@ -642,5 +618,5 @@ int main(void)
 	    cmocka_unit_test(test_shared_sample),
 	};
 
-	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+	return cmocka_run_group_tests(tests, test_tmpdir_make, test_tmpdir_remove);
 }

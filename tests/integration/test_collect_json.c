@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "scli/adapters.h"
+#include "support/tmpdir.h"
 #include "support/transcript.h"
 #include "scli/timestamp.h"
 
@@ -682,31 +683,6 @@ static void test_many_objects(void **state)
 
 /* ---- files ---------------------------------------------------------- */
 
-static char tmpdir[512];
-
-static int make_tmpdir(void **state)
-{
-	const char *base = getenv("SCLI_TEST_TMP");
-
-	(void)state;
-	if (base && *base) {
-		mkdir(base, 0777);
-		snprintf(tmpdir, sizeof(tmpdir), "%s/collect_json.XXXXXX", base);
-	} else {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/scli_collect_json.XXXXXX");
-	}
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-	char cmd[600];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 static void write_gzip(const char *path, const char *data, size_t len)
 {
 	gzFile gz = gzopen(path, "wb");
@@ -743,7 +719,7 @@ static void test_gzip_file(void **state)
 			  "    \"transactionId\": %u,\n    \"timestamp\": 1614571267.45\n  },\n",
 			  i, i);
 	sb_add(&in, S("  {\"bad\": true}\n]\n"));
-	snprintf(path, sizeof(path), "%s/events.json.gz", tmpdir);
+	snprintf(path, sizeof(path), "%s/events.json.gz", test_tmpdir);
 	write_gzip(path, in.p, in.len);
 	free(in.p);
 	t = file_transcript(path);
@@ -769,7 +745,7 @@ static void test_io_error_stops_collector(void **state)
 			  "{\"customer_id\":\"c%u\",\"event_type\":\"INGEST\",\"transaction_id\":"
 			  "\"t%u\",\"timestamp\":\"2021-03-01T04:00:00Z\",\"n\":%u}\n",
 			  i, i, i * 2654435761u);
-	snprintf(path, sizeof(path), "%s/cut-events.json.gz", tmpdir);
+	snprintf(path, sizeof(path), "%s/cut-events.json.gz", test_tmpdir);
 	write_gzip(path, in.p, in.len);
 	free(in.p);
 	f = fopen(path, "r+b");
@@ -809,5 +785,5 @@ int main(void)
 	    cmocka_unit_test(test_io_error_stops_collector),
 	};
 
-	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+	return cmocka_run_group_tests(tests, test_tmpdir_make, test_tmpdir_remove);
 }

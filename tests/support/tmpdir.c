@@ -1,0 +1,31 @@
+/* Test support: see tmpdir.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "support/tmpdir.h"
+
+char test_tmpdir[512];
+
+int test_tmpdir_make(void **state)
+{
+	const char *base = getenv("SCLI_TEST_TMP");
+
+	(void)state;
+	if (base && *base) {
+		mkdir(base, 0777);
+		snprintf(test_tmpdir, sizeof(test_tmpdir), "%s/scli-test.XXXXXX", base);
+	} else {
+		snprintf(test_tmpdir, sizeof(test_tmpdir), "/tmp/scli-test.XXXXXX");
+	}
+	return mkdtemp(test_tmpdir) ? 0 : -1;
+}
+
+int test_tmpdir_remove(void **state)
+{
+	char cmd[600];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
