@@ -46,4 +46,18 @@ int scli_event_set(scli_event *ev, const char *customer_id, size_t customer_id_l
 		   const char *event_type, size_t event_type_len, const char *transaction_id,
 		   size_t transaction_id_len, int64_t ts_us, const char **why);
 
+/**
+ * Keep the first copy of each identity in a batch, grouped for an index: fills
+ * `order` (room for `n` indexes) with the positions in `events` of the first
+ * event of every distinct (customer_id, transaction_id) and sets `*kept_out` to
+ * how many. "First" is the lowest position, so a batch read in file order keeps
+ * the first row of the file. Exact: identities are compared as whole texts,
+ * never as hashes. The order is close to byte order of (customer_id,
+ * transaction_id) — exactly that when customer ids differ in their first 8
+ * bytes — so inserting in it walks an index on those columns forward.
+ * Returns 0, SCLI_ENOMEM, or SCLI_EINVALID when `n` is 2^32 or more.
+ */
+int scli_events_order_unique(size_t *kept_out, uint32_t *order, const scli_event *events,
+			     size_t n);
+
 #endif

@@ -2,8 +2,10 @@
 #include "scli/event.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "scli/alloc.h"
 #include "scli/error.h"
 
 enum field_problem { FIELD_OK, FIELD_EMPTY, FIELD_TOO_LONG, FIELD_CONTROL, FIELD_BAD_UTF8 };
@@ -148,5 +150,103 @@ int scli_event_set(scli_event *ev, const char *customer_id, size_t customer_id_l
 		       transaction_id, transaction_id_len, SCLI_TRANSACTION_ID_MAX, why))
 		return SCLI_EINVALID;
 	ev->ts_us = ts_us;
+	return 0;
+}
+
+/* Byte order of a text field, shorter first on a common prefix (memcmp then
+ * length), which is how a "C" collation orders text. */
+static int text_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return (alen > blen) - (alen < blen);
+}
+
+static int identity_cmp(const scli_event *a, const scli_event *b)
+{
+	int c = text_cmp(a->customer_id, a->customer_id_len, b->customer_id, b->customer_id_len);
+
+	if (c != 0)
+		return c;
+	return text_cmp(a->transaction_id, a->transaction_id_len, b->transaction_id,
+			b->transaction_id_len);
+}
+
+/*
+ * Sort keys: the first 8 bytes of each field as a big-endian integer (texts hold
+ * no NUL, so zero padding orders a shorter text first), then the whole texts,
+ * then the position. Comparing the prefixes first keeps the sort inside a small
+ * array instead of reaching into every event: 1M events sort in a fraction of
+ * the time. The order is (customer prefix, transaction prefix, customer,
+ * transaction, position): a total order in which copies of one identity sit
+ * together, earliest first, and which is byte order wherever customer ids
+ * differ in their first 8 bytes or are equal.
+ */
+typedef struct order_key {
+	uint64_t customer8;
+	uint64_t transaction8;
+	uint32_t pos;
+} order_key;
+
+static uint64_t prefix8(const char *s, size_t len)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | (i < len ? (unsigned char)s[i] : 0);
+	return v;
+}
+
+/* qsort has no context argument: the batch being ordered, one per thread. */
+static _Thread_local const scli_event *order_events;
+
+static int order_cmp(const void *pa, const void *pb)
+{
+	const order_key *a = pa, *b = pb;
+	int c;
+
+	if (a->customer8 != b->customer8)
+		return a->customer8 < b->customer8 ? -1 : 1;
+	if (a->transaction8 != b->transaction8)
+		return a->transaction8 < b->transaction8 ? -1 : 1;
+	c = identity_cmp(&order_events[a->pos], &order_events[b->pos]);
+	if (c != 0)
+		return c;
+	return (a->pos > b->pos) - (a->pos < b->pos); /* the earlier row first: it is kept */
+}
+
+int scli_events_order_unique(size_t *kept_out, uint32_t *order, const scli_event *events,
+			     size_t n)
+{
+	order_key *keys;
+	size_t i, kept = 0;
+
+	*kept_out = 0;
+	if (n == 0)
+		return 0;
+	if (n > UINT32_MAX)
+		return scli_error_set(SCLI_EINVALID, "a batch of 2^32 events or more");
+	keys = scli_malloc(n * sizeof(*keys));
+	if (!keys)
+		return scli_error_set(SCLI_ENOMEM, "out of memory ordering a batch");
+	for (i = 0; i < n; i++) {
+		keys[i].customer8 = prefix8(events[i].customer_id, events[i].customer_id_len);
+		keys[i].transaction8 =
+		    prefix8(events[i].transaction_id, events[i].transaction_id_len);
+		keys[i].pos = (uint32_t)i;
+	}
+	order_events = events;
+	qsort(keys, n, sizeof(*keys), order_cmp);
+	order_events = NULL;
+	for (i = 0; i < n; i++)
+		if (i == 0 || keys[i].customer8 != keys[i - 1].customer8 ||
+		    keys[i].transaction8 != keys[i - 1].transaction8 ||
+		    identity_cmp(&events[order[kept - 1]], &events[keys[i].pos]) != 0)
+			order[kept++] = keys[i].pos;
+	scli_free(keys);
+	*kept_out = kept;
 	return 0;
 }

@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,6 +340,126 @@ static void test_event_set_reasons(void **state)
 	}
 }
 
+/* ---- scli_events_order_unique: first copy of each identity, grouped ---- */
+
+static void set_event(scli_event *ev, const char *cust, const char *txn, int64_t ts)
+{
+	assert_int_equal(scli_event_set(ev, cust, strlen(cust), "t", 1, txn, strlen(txn), ts, NULL),
+			 0);
+}
+
+/* Positions kept, in the order returned. */
+static size_t order_of(uint32_t *order, const scli_event *evs, size_t n)
+{
+	size_t kept = 99;
+
+	assert_int_equal(scli_events_order_unique(&kept, order, evs, n), 0);
+	return kept;
+}
+
+static void test_order_unique_first_wins(void **state)
+{
+	/* Customer ids sharing their first 8 bytes, one a prefix of another, and
+	 * transaction ids that differ only after byte 8: none of these may merge. */
+	static const char *const rows[][2] = {
+	    {"customer-long-A", "txn-0000000001"}, /* 0 */
+	    {"customer-long-B", "txn-0000000001"}, /* 1: other customer, same txn */
+	    {"customer-long-A", "txn-0000000002"}, /* 2 */
+	    {"customer-long-A", "txn-0000000001"}, /* 3: duplicate of 0 */
+	    {"customer", "txn-0000000001"},	   /* 4: prefix of the others */
+	    {"customer-long-A", "txn-00000000"},   /* 5: prefix of 0's txn */
+	    {"customer-long-B", "txn-0000000001"}, /* 6: duplicate of 1 */
+	    {"customer-long-A", "txn-0000000001"}, /* 7: duplicate of 0 */
+	    {"cust", "x"},			   /* 8 */
+	};
+	enum { N = sizeof(rows) / sizeof(rows[0]) };
+	scli_event evs[N];
+	uint32_t order[N];
+	bool seen[N] = {false};
+	size_t i, kept;
+
+	(void)state;
+	for (i = 0; i < N; i++)
+		set_event(&evs[i], rows[i][0], rows[i][1], (int64_t)i);
+	kept = order_of(order, evs, N);
+	assert_int_equal(kept, 6);
+	for (i = 0; i < kept; i++) {
+		assert_true(order[i] < N);
+		assert_false(seen[order[i]]);
+		seen[order[i]] = true;
+	}
+	/* the first copies are kept, the later ones dropped */
+	assert_true(seen[0] && seen[1] && seen[2] && seen[4] && seen[5] && seen[8]);
+	assert_false(seen[3] || seen[6] || seen[7]);
+}
+
+static int byte_order(const scli_event *a, const scli_event *b)
+{
+	int c = strcmp(a->customer_id, b->customer_id);
+
+	return c ? c : strcmp(a->transaction_id, b->transaction_id);
+}
+
+/* Many random identities over a small alphabet (so prefixes collide often):
+ * the kept set equals a brute-force first-occurrence scan, copies of one
+ * identity never both survive, and customers whose first 8 bytes differ come
+ * out in byte order. */
+static void test_order_unique_matches_brute_force(void **state)
+{
+	enum { N = 3000 };
+	static scli_event evs[N];
+	static uint32_t order[N];
+	static bool kept_flag[N];
+	size_t i, j, kept, expect = 0;
+	unsigned seed = 12345;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		char cust[24], txn[24];
+
+		seed = seed * 1103515245u + 12345u;
+		snprintf(cust, sizeof(cust), "%s%u", (seed >> 8) % 3 ? "tenant-0000" : "t",
+			 (seed >> 12) % 5);
+		seed = seed * 1103515245u + 12345u;
+		snprintf(txn, sizeof(txn), "%s%u", (seed >> 8) % 2 ? "txn-000000" : "", (seed >> 12) % 97);
+		set_event(&evs[i], cust, txn, (int64_t)i);
+	}
+	kept = order_of(order, evs, N);
+	memset(kept_flag, 0, sizeof(kept_flag));
+	for (i = 0; i < kept; i++)
+		kept_flag[order[i]] = true;
+	for (i = 0; i < N; i++) {
+		bool first = true;
+
+		for (j = 0; j < i && first; j++)
+			if (byte_order(&evs[j], &evs[i]) == 0)
+				first = false;
+		expect += first;
+		if (kept_flag[i] != first)
+			fail_msg("row %zu (%s,%s): kept=%d, first copy=%d", i, evs[i].customer_id,
+				 evs[i].transaction_id, kept_flag[i], first);
+	}
+	assert_int_equal(kept, expect);
+	for (i = 1; i < kept; i++) {
+		const scli_event *a = &evs[order[i - 1]], *b = &evs[order[i]];
+
+		if (strncmp(a->customer_id, b->customer_id, 8) != 0)
+			assert_true(strcmp(a->customer_id, b->customer_id) < 0);
+		else if (strcmp(a->customer_id, b->customer_id) == 0)
+			assert_true(strcmp(a->transaction_id, b->transaction_id) != 0);
+	}
+}
+
+static void test_order_unique_empty(void **state)
+{
+	uint32_t order[1] = {7};
+	size_t kept = 5;
+
+	(void)state;
+	assert_int_equal(scli_events_order_unique(&kept, order, NULL, 0), 0);
+	assert_int_equal(kept, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +470,9 @@ int main(void)
 	    cmocka_unit_test(test_field_length),
 	    cmocka_unit_test(test_event_set_ok),
 	    cmocka_unit_test(test_event_set_reasons),
+	    cmocka_unit_test(test_order_unique_first_wins),
+	    cmocka_unit_test(test_order_unique_matches_brute_force),
+	    cmocka_unit_test(test_order_unique_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
