@@ -26,7 +26,7 @@ typedef struct pg_repo {
 	char *password;	     /* scrubbed from every message; never printed */
 	bool schema_ok;	     /* check_schema passed on this connection: count and load skip it */
 	bool load_prepared;  /* staging table and load statement exist in this session */
-	bool count_prepared; /* count statements exist in this session */
+	bool count_one_prepared, count_all_prepared; /* count statements in this session */
 	char *copybuf;	     /* COPY data of one batch */
 	size_t copycap;
 	uint32_t *order; /* one batch's distinct events in identity order */
@@ -132,20 +132,23 @@ static const char merge_begin_sql[] =
     " SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;"
     " SET LOCAL work_mem = '64MB'";
 
-/* Edge hours from raw events, whole hours from the rollup; $2..$7 are the plan's ranges. */
+/*
+ * Edge hours from raw events, whole hours from the rollup; $2..$7 are the plan's
+ * ranges, which never share an hour, so every (customer, hour) comes from one
+ * branch and needs no further grouping. Results come back in binary (hour as
+ * timestamptz microseconds, counts as int8): no numeric arithmetic on the server.
+ */
 #define COUNT_SQL(where_events, where_hourly)                                                      \
-	"SELECT customer_id, (extract(epoch FROM hour) * 1000000)::int8, sum(n)::int8 FROM ("      \
-	" SELECT customer_id, date_trunc('hour', ts, 'UTC') AS hour, count(*) AS n"                \
+	"SELECT customer_id, date_trunc('hour', ts, 'UTC'), count(*)"                              \
 	" FROM scli_events WHERE " where_events " ts >= $2::timestamptz AND ts < $3::timestamptz"  \
 	" GROUP BY 1, 2"                                                                           \
 	" UNION ALL"                                                                               \
 	" SELECT customer_id, hour, count FROM scli_hourly WHERE " where_hourly                    \
 	" hour >= $4::timestamptz AND hour < $5::timestamptz"                                      \
 	" UNION ALL"                                                                               \
-	" SELECT customer_id, date_trunc('hour', ts, 'UTC') AS hour, count(*) AS n"                \
+	" SELECT customer_id, date_trunc('hour', ts, 'UTC'), count(*)"                             \
 	" FROM scli_events WHERE " where_events " ts >= $6::timestamptz AND ts < $7::timestamptz"  \
-	" GROUP BY 1, 2"                                                                           \
-	") s GROUP BY 1, 2"
+	" GROUP BY 1, 2"
 
 static const char count_one_sql[] = COUNT_SQL("customer_id = $1 AND", "customer_id = $1 AND");
 /* $1 is unused here but keeps one parameter list for both statements. */
@@ -357,19 +360,19 @@ static int pg_prepare_load(pg_repo *r)
 	return 0;
 }
 
-/* Count statements only: a read-only role or a standby can count without temp tables. */
-static int pg_prepare_count(pg_repo *r)
+/* Count statements only, each prepared when first needed: a read-only role or a
+ * standby can count without temp tables, and a one-off count prepares one. */
+static int pg_prepare_count(pg_repo *r, bool all)
 {
 	int error;
 
-	if (r->count_prepared)
+	if (all ? r->count_all_prepared : r->count_one_prepared)
 		return 0;
-	if ((error = pg_prepare_one(r, "scli_count_one", count_one_sql,
-				    "preparing the count statement")) < 0 ||
-	    (error = pg_prepare_one(r, "scli_count_all", count_all_sql,
+	if ((error = pg_prepare_one(r, all ? "scli_count_all" : "scli_count_one",
+				    all ? count_all_sql : count_one_sql,
 				    "preparing the count statement")) < 0)
 		return error;
-	r->count_prepared = true;
+	*(all ? &r->count_all_prepared : &r->count_one_prepared) = true;
 	return 0;
 }
 
@@ -387,6 +390,16 @@ static char *put_be(char *p, uint64_t v, int bytes)
 	for (i = bytes - 1; i >= 0; i--)
 		*p++ = (char)(v >> (8 * i) & 0xff);
 	return p;
+}
+
+static uint64_t get_be64(const char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | (unsigned char)p[i];
+	return v;
 }
 
 static char *put_bin_text(char *p, const char *s, size_t len)
@@ -522,7 +535,7 @@ static int pg_count_hourly(scli_repo *base, const char *customer_id, int64_t fro
 	PGresult *res = NULL;
 	int error, i, rows;
 
-	if ((error = pg_prepare_count(r)) < 0)
+	if ((error = pg_prepare_count(r, customer_id == NULL)) < 0)
 		return error;
 	scli_count_plan_make(&plan, from_us, to_us);
 	scli_timestamp_format(bounds[0], plan.head_from);
@@ -535,16 +548,26 @@ static int pg_count_hourly(scli_repo *base, const char *customer_id, int64_t fro
 	for (i = 0; i < 6; i++)
 		params[i + 1] = bounds[i];
 	res = PQexecPrepared(r->conn, customer_id ? "scli_count_one" : "scli_count_all", 7, params,
-			     NULL, NULL, 0);
+			     NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		error = pg_fail(r, res, "counting");
 		goto done;
 	}
+	if (PQnfields(res) != 3 || PQfsize(res, 1) != 8 || PQfsize(res, 2) != 8) {
+		error = scli_error_set(SCLI_ERROR, "unexpected count result from PostgreSQL");
+		goto done;
+	}
 	rows = PQntuples(res);
 	for (i = 0; i < rows; i++) {
-		int64_t hour = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		int64_t count = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		/* binary: timestamptz is int8 microseconds since 2000-01-01, counts int8;
+		 * libpq ends every value, binary ones too, with a NUL byte */
+		int64_t hour = (int64_t)get_be64(PQgetvalue(res, i, 1)) + PG_EPOCH_OFFSET_US;
+		int64_t count = (int64_t)get_be64(PQgetvalue(res, i, 2));
 
+		if (PQgetlength(res, i, 0) != (int)strlen(PQgetvalue(res, i, 0))) {
+			error = scli_error_set(SCLI_ERROR, "unexpected customer id from PostgreSQL");
+			goto done;
+		}
 		if (count > 0 && (error = cb(ctx, PQgetvalue(res, i, 0), hour, count)) < 0)
 			goto done;
 	}

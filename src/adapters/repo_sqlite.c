@@ -346,7 +346,8 @@ static int sqlite_store_batch(size_t *inserted_out, size_t *duplicates_out, scli
 {
 	sqlite_repo *s = (sqlite_repo *)r;
 	hour_key *keys = NULL;
-	size_t i, nkeys = 0;
+	uint32_t *order = NULL;
+	size_t i, nkeys = 0, kept = 0;
 	int error = 0, inserted;
 
 	*inserted_out = *duplicates_out = 0;
@@ -355,22 +356,29 @@ static int sqlite_store_batch(size_t *inserted_out, size_t *duplicates_out, scli
 	if ((error = prepare(&s->insert_event, s->db, INSERT_EVENT_SQL)) < 0 ||
 	    (error = prepare(&s->upsert_hourly, s->db, UPSERT_HOURLY_SQL)) < 0)
 		goto done;
-	if (!(keys = malloc(n * sizeof(*keys)))) {
+	if (!(keys = malloc(n * sizeof(*keys))) || !(order = malloc(n * sizeof(*order)))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory for a batch of %zu events", n);
 		goto done;
 	}
+	/* Copies of one identity inside the batch are dropped here (the first one in
+	 * the file wins) and the rest inserted in primary-key order, which walks the
+	 * B-tree forward instead of jumping around it. */
+	if ((error = scli_events_order_unique(&kept, order, events, n)) < 0)
+		goto done;
 	/* IMMEDIATE takes the write lock now, so a concurrent load waits here (busy
 	 * timeout) rather than failing later on a lock upgrade. */
 	if ((error = exec(s->db, "BEGIN IMMEDIATE", "starting a batch")) < 0)
 		goto done;
-	for (i = 0; i < n; i++) {
-		if ((error = insert_event(&inserted, s, &events[i])) < 0)
+	for (i = 0; i < kept; i++) {
+		const scli_event *ev = &events[order[i]];
+
+		if ((error = insert_event(&inserted, s, ev)) < 0)
 			goto done;
 		if (!inserted)
 			continue;
-		keys[nkeys].customer_id = events[i].customer_id;
-		keys[nkeys].customer_id_len = events[i].customer_id_len;
-		keys[nkeys].hour = scli_hour_floor(events[i].ts_us);
+		keys[nkeys].customer_id = ev->customer_id;
+		keys[nkeys].customer_id_len = ev->customer_id_len;
+		keys[nkeys].hour = scli_hour_floor(ev->ts_us);
 		nkeys++;
 	}
 	/* One upsert per (customer, hour), not per event: sort, then sum runs. */
@@ -392,6 +400,7 @@ done:
 	if (error < 0)
 		rollback(s->db);
 	free(keys);
+	free(order);
 	return error;
 }
 
