@@ -2,11 +2,10 @@
  * The PostgreSQL repository (libpq). Each batch is one transaction: COPY into a
  * session-private staging table, then one set-based statement inserts the new
  * events (those whose identity is not stored yet) and adds exactly those to the
- * hourly rollup.
- * Events are inserted in (customer_id, transaction_id) order and rollup rows
- * upserted in (customer_id, hour) order, so two loads running at once take
- * their row locks in the same order and cannot deadlock. The load ledger
- * (scli_loads) is written outside the batches, each change committed alone.
+ * hourly rollup. The merges of loads running at once take turns on an advisory
+ * lock, and rollup rows are upserted in (customer_id, hour) order, so they can
+ * neither count an event twice nor deadlock. The load ledger (scli_loads) is
+ * written outside the batches, each change committed alone.
  */
 #include <assert.h>
 #include <inttypes.h>
