@@ -24,12 +24,16 @@ typedef struct pg_repo {
 	PGconn *conn;
 	char *password;	     /* scrubbed from every message; never printed */
 	bool schema_ok;	     /* check_schema passed on this connection: count and load skip it */
-	bool load_prepared;  /* staging table and load statement exist in this session */
+	/* The load's two connections: load[0] is conn; load[1] is opened by the first
+	 * batch (conninfo kept for it; it may hold a password, wiped on free). */
+	PGconn *load[2];
+	bool load_prepared[2]; /* staging table and load statement exist in that session */
+	char *conninfo;
 	bool count_one_prepared, count_all_prepared; /* count statements in this session */
 	char *copybuf;	     /* COPY data of one batch */
 	size_t copycap;
-	uint32_t *order; /* one batch's distinct events in identity order */
-	size_t ordercap;
+	uint32_t *order; /* one batch's distinct events in identity order, then each link's */
+	size_t ordercap; /* share of them (3 lists of up to `ordercap` each) */
 } pg_repo;
 
 /* Identity leads with customer_id so the tables can be distributed by it later.
@@ -126,10 +130,13 @@ static const char merge_sql[] =
  * probes rather than a hash join that would read all of scli_events per batch
  * (the staging table has no statistics), and room to aggregate a batch in memory.
  */
+#define MERGE_SETTINGS                                                                             \
+	" SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;"                      \
+	" SET LOCAL work_mem = '64MB'"
 static const char merge_begin_sql[] =
-    "BEGIN; SELECT pg_advisory_xact_lock(5316628);"
-    " SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;"
-    " SET LOCAL work_mem = '64MB'";
+    "BEGIN; SELECT pg_advisory_xact_lock(5316628);" MERGE_SETTINGS;
+/* The second connection's share of a batch, begun once the first holds the lock. */
+static const char merge_join_sql[] = "BEGIN;" MERGE_SETTINGS;
 
 /*
  * Edge hours from raw events, whole hours from the rollup; $2..$7 are the plan's
@@ -183,51 +190,66 @@ static void scrub(char *msg, size_t cap, const char *password)
  * itself (no SQLSTATE: "server closed the connection unexpectedly"), class 08
  * (connection exception) or 57P (the server shutting down).
  */
-static bool pg_connection_lost(pg_repo *r, const PGresult *res)
+static bool pg_connection_lost(PGconn *conn, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
-	if (!r->conn || PQstatus(r->conn) != CONNECTION_OK)
+	if (!conn || PQstatus(conn) != CONNECTION_OK)
 		return true;
 	if (!res || !state)
 		return true;
 	return !strncmp(state, "08", 2) || !strncmp(state, "57P", 3);
 }
 
-/* Set the thread error from the connection/result; SCLI_EIO when the connection is gone. */
-static int pg_fail(pg_repo *r, const PGresult *res, const char *what)
+/* Set the thread error from a connection/result; SCLI_EIO when the connection is gone. */
+static int pg_fail_on(pg_repo *r, PGconn *conn, const PGresult *res, const char *what)
 {
 	char msg[768];
 	/* the primary message alone: the statement text and caret lines are noise here */
 	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
 	if (!detail || !*detail)
-		detail = r->conn ? PQerrorMessage(r->conn) : "out of memory";
+		detail = conn ? PQerrorMessage(conn) : "out of memory";
 	snprintf(msg, sizeof(msg), "%s", detail);
 	scrub(msg, sizeof(msg), r->password);
 	r->schema_ok = false; /* whatever happened, look again next time */
-	return scli_error_set(pg_connection_lost(r, res) ? SCLI_EIO : SCLI_ERROR,
+	return scli_error_set(pg_connection_lost(conn, res) ? SCLI_EIO : SCLI_ERROR,
 			      "postgres: %s: %s", what, msg);
 }
 
-/* Run a statement without parameters; 0 when it succeeded. */
-static int pg_exec(pg_repo *r, const char *sql, const char *what)
+static int pg_fail(pg_repo *r, const PGresult *res, const char *what)
 {
-	PGresult *res = PQexec(r->conn, sql);
+	return pg_fail_on(r, r->conn, res, what);
+}
+
+/* Run a statement without parameters; 0 when it succeeded. */
+static int pg_exec_on(pg_repo *r, PGconn *conn, const char *sql, const char *what)
+{
+	PGresult *res = PQexec(conn, sql);
 	ExecStatusType st = PQresultStatus(res);
 	int error = 0;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		error = pg_fail(r, res, what);
+		error = pg_fail_on(r, conn, res, what);
 	PQclear(res);
 	return error;
 }
 
+static int pg_exec(pg_repo *r, const char *sql, const char *what)
+{
+	return pg_exec_on(r, r->conn, sql, what);
+}
+
 /* Undo the open transaction after a failure, keeping the first error's message. */
+static void pg_rollback_on(PGconn *conn)
+{
+	if (conn && PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
+		PQclear(PQexec(conn, "ROLLBACK"));
+}
+
 static void pg_rollback(pg_repo *r)
 {
-	if (PQstatus(r->conn) == CONNECTION_OK && PQtransactionStatus(r->conn) != PQTRANS_IDLE)
-		PQclear(PQexec(r->conn, "ROLLBACK"));
+	pg_rollback_on(r->conn);
 }
 
 /* The stored schema version, 0 when the database was never initialised. */
@@ -345,18 +367,23 @@ static int pg_prepare_one(pg_repo *r, const char *name, const char *sql, const c
 }
 
 /* Staging table and load statement, once per session (not inside a batch's transaction). */
-static int pg_prepare_load(pg_repo *r)
+static int pg_prepare_load(pg_repo *r, int link)
 {
-	int error;
+	PGconn *conn = r->load[link];
+	PGresult *res;
+	int error = 0;
 
-	if (r->load_prepared)
+	if (r->load_prepared[link])
 		return 0;
-	if ((error = pg_exec(r, stage_sql, "creating the staging table")) < 0 ||
-	    (error = pg_prepare_one(r, "scli_merge", merge_sql, "preparing the load statement")) <
-		0)
+	if ((error = pg_exec_on(r, conn, stage_sql, "creating the staging table")) < 0)
 		return error;
-	r->load_prepared = true;
-	return 0;
+	res = PQprepare(conn, "scli_merge", merge_sql, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		error = pg_fail_on(r, conn, res, "preparing the load statement");
+	PQclear(res);
+	if (error == 0)
+		r->load_prepared[link] = true;
+	return error;
 }
 
 /* Count statements only, each prepared when first needed: a read-only role or a
@@ -445,15 +472,15 @@ static int build_copy(size_t *len_out, pg_repo *r, const scli_event *events,
 	return 0;
 }
 
-static int pg_copy(pg_repo *r, size_t len)
+static int pg_copy(pg_repo *r, PGconn *conn, size_t len)
 {
-	PGresult *res = PQexec(r->conn, "COPY scli_stage (ord, customer_id, transaction_id,"
-					" event_type, ts) FROM STDIN (FORMAT binary)");
+	PGresult *res = PQexec(conn, "COPY scli_stage (ord, customer_id, transaction_id,"
+				     " event_type, ts) FROM STDIN (FORMAT binary)");
 	size_t off = 0;
 	int error = 0;
 
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		error = pg_fail(r, res, "starting COPY");
+		error = pg_fail_on(r, conn, res, "starting COPY");
 		PQclear(res);
 		return error;
 	}
@@ -461,27 +488,30 @@ static int pg_copy(pg_repo *r, size_t len)
 	while (off < len) {
 		size_t chunk = len - off > (1 << 20) ? (1 << 20) : len - off;
 
-		if (PQputCopyData(r->conn, r->copybuf + off, (int)chunk) != 1) {
-			error = pg_fail(r, NULL, "sending COPY data");
+		if (PQputCopyData(conn, r->copybuf + off, (int)chunk) != 1) {
+			error = pg_fail_on(r, conn, NULL, "sending COPY data");
 			break;
 		}
 		off += chunk;
 	}
-	if (PQputCopyEnd(r->conn, error < 0 ? "aborted" : NULL) != 1 && error == 0)
-		error = pg_fail(r, NULL, "ending COPY");
-	while ((res = PQgetResult(r->conn))) {
+	if (PQputCopyEnd(conn, error < 0 ? "aborted" : NULL) != 1 && error == 0)
+		error = pg_fail_on(r, conn, NULL, "ending COPY");
+	while ((res = PQgetResult(conn))) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && error == 0)
-			error = pg_fail(r, res, "COPY into the staging table");
+			error = pg_fail_on(r, conn, res, "COPY into the staging table");
 		PQclear(res);
 	}
 	return error;
 }
 
-/* Room for one batch's order; the batch is ordered and deduplicated here. */
+/* Room for one batch's order and each link's share; the batch is ordered and
+ * deduplicated here. */
 static int order_batch(size_t *kept_out, pg_repo *r, const scli_event *events, size_t n)
 {
 	if (n > r->ordercap) {
-		uint32_t *order = realloc(r->order, n * sizeof(*order));
+		uint32_t *order = n > SIZE_MAX / (3 * sizeof(*order))
+				      ? NULL
+				      : realloc(r->order, 3 * n * sizeof(*order));
 
 		if (!order)
 			return scli_error_set(SCLI_ENOMEM, "out of memory ordering a batch");
@@ -491,36 +521,144 @@ static int order_batch(size_t *kept_out, pg_repo *r, const scli_event *events, s
 	return scli_events_order_unique(kept_out, r->order, events, n);
 }
 
+/*
+ * Which load connection stores an event: a hash of (customer_id, hour), so the
+ * two never write the same rollup row (nor, as a batch holds each identity once,
+ * the same event), and one heavy customer is still spread over both.
+ */
+static int link_of(const scli_event *ev)
+{
+	uint64_t h = UINT64_C(14695981039346656037), hour = (uint64_t)scli_hour_floor(ev->ts_us);
+	size_t i;
+
+	for (i = 0; i < ev->customer_id_len; i++)
+		h = (h ^ (unsigned char)ev->customer_id[i]) * UINT64_C(1099511628211);
+	for (i = 0; i < 8; i++)
+		h = (h ^ (hour >> (8 * i) & 0xff)) * UINT64_C(1099511628211);
+	return (int)(h >> 40 & 1);
+}
+
+static const char session_sql[] = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
+				  "SET client_min_messages = warning";
+
+/* Server notices ("relation already exists, skipping") are not the user's business. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* The second load connection, opened by the first batch that needs it. */
+static int pg_open_link(pg_repo *r)
+{
+	int error;
+
+	if (r->load[1])
+		return 0;
+	r->load[1] = PQconnectdb(r->conninfo);
+	if (!r->load[1] || PQstatus(r->load[1]) != CONNECTION_OK)
+		error = pg_fail_on(r, r->load[1], NULL, "opening a second load connection");
+	else {
+		PQsetNoticeProcessor(r->load[1], ignore_notice, NULL);
+		error = pg_exec_on(r, r->load[1], session_sql, "setting up the session");
+	}
+	if (error < 0) {
+		PQfinish(r->load[1]);
+		r->load[1] = NULL;
+		r->load_prepared[1] = false;
+	}
+	return error;
+}
+
+/*
+ * A batch over two connections (two server processes, so both cores work): the
+ * distinct events are split by link_of, each share is COPYed and merged in its
+ * own transaction, and the two merges run at the same time. Connection 0 takes
+ * the merge lock before connection 1 begins, and commits last, so the next
+ * loader's merges (which wait for the lock) see both halves. Either merge
+ * failing rolls both back. Only a connection lost between the two COMMITs can
+ * leave half a batch stored — complete (events with their rollup), reported as
+ * an error, and finished exactly by running the load again.
+ */
 static int pg_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_repo *base,
 			  const scli_event *events, size_t n)
 {
 	pg_repo *r = (pg_repo *)base;
-	PGresult *res = NULL;
-	size_t len = 0, kept = 0, inserted;
-	int error;
+	size_t kept = 0, len = 0, count[2] = {0, 0}, inserted = 0, i;
+	uint32_t *part[2];
+	bool used[2] = {true, false}, sent[2] = {false, false};
+	int error = 0, l;
 
 	*inserted_out = *duplicates_out = 0;
 	if (n == 0)
 		return 0;
-	if ((error = pg_prepare_load(r)) < 0 || (error = order_batch(&kept, r, events, n)) < 0 ||
-	    (error = build_copy(&len, r, events, r->order, kept)) < 0 ||
-	    (error = pg_exec(r, merge_begin_sql, "starting a batch")) < 0 ||
-	    (error = pg_copy(r, len)) < 0)
+	r->load[0] = r->conn;
+	if ((error = order_batch(&kept, r, events, n)) < 0)
+		return error;
+	part[0] = r->order + r->ordercap;
+	part[1] = part[0] + r->ordercap;
+	for (i = 0; i < kept; i++) {
+		l = link_of(&events[r->order[i]]);
+		part[l][count[l]++] = r->order[i];
+	}
+	/* one connection when a share is empty or a second one cannot be had */
+	if (count[1] > 0 && (count[0] == 0 || pg_open_link(r) < 0)) {
+		memcpy(part[0], r->order, kept * sizeof(*r->order));
+		count[0] = kept;
+		count[1] = 0;
+	}
+	used[1] = count[1] > 0;
+	for (l = 0; l < 2 && error == 0; l++)
+		if (used[l] && (error = pg_prepare_load(r, l)) == 0)
+			error = pg_exec_on(r, r->load[l], l == 0 ? merge_begin_sql : merge_join_sql,
+					   "starting a batch");
+	for (l = 0; l < 2 && error == 0; l++) {
+		if (!used[l] || count[l] == 0)
+			continue;
+		if ((error = build_copy(&len, r, events, part[l], count[l])) < 0 ||
+		    (error = pg_copy(r, r->load[l], len)) < 0)
+			break;
+		if (!PQsendQueryPrepared(r->load[l], "scli_merge", 0, NULL, NULL, NULL, 0)) {
+			error = pg_fail_on(r, r->load[l], NULL, "storing a batch");
+			break;
+		}
+		sent[l] = true;
+	}
+	/* Collect every result sent, even after a failure, so both connections are idle. */
+	for (l = 0; l < 2; l++) {
+		PGresult *res;
+
+		while (sent[l] && (res = PQgetResult(r->load[l]))) {
+			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+				inserted += (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+			else if (error == 0)
+				error = pg_fail_on(r, r->load[l], res, "storing a batch");
+			PQclear(res);
+		}
+	}
+	if (error == 0 && used[1] &&
+	    (error = pg_exec_on(r, r->load[1], "COMMIT", "committing a batch")) < 0)
 		goto done;
-	res = PQexecPrepared(r->conn, "scli_merge", 0, NULL, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		error = pg_fail(r, res, "storing a batch");
+	if (error == 0 && (error = pg_exec_on(r, r->load[0], "COMMIT", "committing a batch")) < 0) {
+		if (used[1]) {
+			char first[512];
+
+			snprintf(first, sizeof(first), "%s", scli_error_last());
+			error = scli_error_set(error, "%s (the half of this batch stored through the "
+						      "second connection stays; run the load again "
+						      "to finish it)",
+					       first);
+		}
 		goto done;
 	}
-	inserted = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	if ((error = pg_exec(r, "COMMIT", "committing a batch")) < 0)
-		goto done;
-	*inserted_out = inserted;
-	*duplicates_out = n - inserted;
+	if (error == 0) {
+		*inserted_out = inserted;
+		*duplicates_out = n - inserted;
+	}
 done:
-	PQclear(res);
-	if (error < 0)
-		pg_rollback(r);
+	for (l = 0; l < 2; l++)
+		if (used[l])
+			pg_rollback_on(r->load[l]);
 	return error;
 }
 
@@ -794,6 +932,11 @@ static void pg_free(scli_repo *base)
 	if (!r)
 		return;
 	PQfinish(r->conn);
+	PQfinish(r->load[1]);
+	if (r->conninfo) {
+		memset(r->conninfo, 0, strlen(r->conninfo));
+		free(r->conninfo);
+	}
 	if (r->password) {
 		memset(r->password, 0, strlen(r->password));
 		free(r->password);
@@ -817,13 +960,6 @@ static const scli_repo_ops pg_ops = {
     .ledger_find_completed = pg_ledger_find_completed,
     .ledger_list = pg_ledger_list,
 };
-
-/* Server notices ("relation already exists, skipping") are not the user's business. */
-static void ignore_notice(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
 
 /* The password the connection string names, if any, so messages can be scrubbed of it. */
 static char *conninfo_password(const char *conninfo)
@@ -863,6 +999,10 @@ int scli_repo_postgres_open(scli_repo **out, const char *conninfo)
 	if (!(r = calloc(1, sizeof(*r))))
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	r->base.ops = &pg_ops;
+	if (!(r->conninfo = strdup(conninfo))) {
+		error = scli_error_set(SCLI_ENOMEM, "out of memory");
+		goto done;
+	}
 	r->password = conninfo_password(conninfo);
 	r->conn = PQconnectdb(conninfo);
 	if (!r->password && r->conn && PQpass(r->conn) && *PQpass(r->conn))
@@ -872,10 +1012,7 @@ int scli_repo_postgres_open(scli_repo **out, const char *conninfo)
 		goto done;
 	}
 	PQsetNoticeProcessor(r->conn, ignore_notice, NULL);
-	if ((error = pg_exec(r,
-			     "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
-			     "SET client_min_messages = warning",
-			     "setting up the session")) < 0)
+	if ((error = pg_exec(r, session_sql, "setting up the session")) < 0)
 		goto done;
 	*out = &r->base;
 	r = NULL;

@@ -53,6 +53,20 @@ drift=$(psql -X -At "$pg_url" -c \
 	"SELECT count(*) FROM (SELECT customer_id, date_trunc('hour', ts, 'UTC') h, count(*) n FROM scli_events GROUP BY 1, 2) e FULL JOIN scli_hourly r ON r.customer_id = e.customer_id AND r.hour = e.h WHERE r.count IS DISTINCT FROM e.n")
 expect_eq "$drift" "0" "rollup equals raw events in every hour"
 
+# --- a role allowed one connection still loads exactly ----------------------
+# A load stores each batch over two connections; when the second cannot be had
+# (here: CONNECTION LIMIT 1) it goes on with one, and the counts are the same.
+SCLI_DATABASE=$(fresh_db postgres onelink)
+run init-db
+psql -X -q "$SCLI_DATABASE" -c "CREATE ROLE scli_one LOGIN CONNECTION LIMIT 1" \
+	-c "GRANT ALL ON ALL TABLES IN SCHEMA public TO scli_one" \
+	-c "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO scli_one" \
+	-c "GRANT TEMP ON DATABASE $(printf '%s' "$SCLI_DATABASE" | sed 's/.*dbname=//') TO scli_one"
+run --database "$SCLI_DATABASE user=scli_one" load --collector csv --config "$WORK/a.csv" --config "$WORK/b.csv" --batch-size 20000
+expect_rc 0 "load as a role limited to one connection ($ERR)"
+run --database "$SCLI_DATABASE user=scli_one" count --from 2021-03-01 --to 2021-03-03 --format csv
+expect_eq "$OUT" "$pg_counts" "one connection counts exactly like two"
+
 # --- connection and authentication failures ---------------------------------
 run --database "host=$SCLI_TEST_PG_DIR port=1 user=postgres dbname=postgres password=hunter2-secret" count --from 2021-03-01 --to 2021-03-02
 expect_rc 1 "connection refused"
