@@ -112,7 +112,11 @@ typedef struct scli_repo_ops {
 	 * (customer_id, transaction_id) is already stored, or appears earlier in the
 	 * same batch, is a duplicate: not stored, counted in `*duplicates_out`; the
 	 * first one stored wins. The hourly rollup is updated in the same transaction
-	 * by exactly the inserted events. On failure nothing of the batch remains.
+	 * by exactly the inserted events. On failure nothing of the batch remains —
+	 * with one exception, which the error message names: an adapter that splits
+	 * a batch over several transactions (PostgreSQL, two connections) and loses
+	 * a connection between their COMMITs keeps the part committed, complete with
+	 * its rollup; running the load again finishes the batch exactly.
 	 */
 	int (*store_batch)(size_t *inserted_out, size_t *duplicates_out, scli_repo *r,
 			   const scli_event *events, size_t n);
