@@ -29,6 +29,7 @@ typedef struct pg_repo {
 	PGconn *load[2];
 	bool load_prepared[2]; /* staging table and load statement exist in that session */
 	char *conninfo;
+	bool lock_timed_out; /* the last failure was a lock_timeout (SQLSTATE 55P03) */
 	bool count_one_prepared, count_all_prepared; /* count statements in this session */
 	char *copybuf;	     /* COPY data of one batch */
 	size_t copycap;
@@ -135,8 +136,12 @@ static const char merge_sql[] =
 	" SET LOCAL work_mem = '64MB'"
 static const char merge_begin_sql[] =
     "BEGIN; SELECT pg_advisory_xact_lock(5316628);" MERGE_SETTINGS;
+/* With two connections (see store_links): lock waits after the merge lock bounded. */
+#define LOCK_TIMEOUT " SET LOCAL lock_timeout = '5s';"
+static const char merge_begin_bounded_sql[] =
+    "BEGIN; SELECT pg_advisory_xact_lock(5316628);" LOCK_TIMEOUT MERGE_SETTINGS;
 /* The second connection's share of a batch, begun once the first holds the lock. */
-static const char merge_join_sql[] = "BEGIN;" MERGE_SETTINGS;
+static const char merge_join_sql[] = "BEGIN;" LOCK_TIMEOUT MERGE_SETTINGS;
 
 /*
  * Edge hours from raw events, whole hours from the rollup; $2..$7 are the plan's
@@ -212,6 +217,8 @@ static int pg_fail_on(pg_repo *r, PGconn *conn, const PGresult *res, const char 
 		detail = conn ? PQerrorMessage(conn) : "out of memory";
 	snprintf(msg, sizeof(msg), "%s", detail);
 	scrub(msg, sizeof(msg), r->password);
+	r->lock_timed_out = res && PQresultErrorField(res, PG_DIAG_SQLSTATE) &&
+			    !strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE), "55P03");
 	r->schema_ok = false; /* whatever happened, look again next time */
 	return scli_error_set(pg_connection_lost(conn, res) ? SCLI_EIO : SCLI_ERROR,
 			      "postgres: %s: %s", what, msg);
@@ -575,34 +582,34 @@ static int pg_open_link(pg_repo *r)
  * distinct events are split by link_of, each share is COPYed and merged in its
  * own transaction, and the two merges run at the same time. Connection 0 takes
  * the merge lock before connection 1 begins, and commits last, so the next
- * loader's merges (which wait for the lock) see both halves. Either merge
- * failing rolls both back. Only a connection lost between the two COMMITs can
- * leave half a batch stored — complete (events with their rollup), reported as
- * an error, and finished exactly by running the load again.
+ * loader (waiting for the lock) sees both halves. Either merge failing rolls
+ * both back. Only a connection lost (or the process killed) between the two
+ * COMMITs can leave half a batch stored — complete (events with their rollup),
+ * and finished exactly by running the load again.
+ *
+ * While the client waits for one connection, the other may sit idle in its
+ * transaction; should a third session then queue for a table lock behind it
+ * (DDL, LOCK TABLE) and the first connection queue behind that session, no
+ * server would see the cycle. So in this mode every lock wait after the merge
+ * lock is bounded (lock_timeout), and a batch that times out is rolled back and
+ * stored again over one connection, where a wait is only a wait.
  */
-static int pg_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_repo *base,
-			  const scli_event *events, size_t n)
+static int store_links(size_t *inserted_out, pg_repo *r, const scli_event *events, size_t kept,
+		       bool two)
 {
-	pg_repo *r = (pg_repo *)base;
-	size_t kept = 0, len = 0, count[2] = {0, 0}, inserted = 0, i;
+	size_t len = 0, count[2] = {0, 0}, inserted = 0, i;
 	uint32_t *part[2];
 	bool used[2] = {true, false}, sent[2] = {false, false};
 	int error = 0, l;
 
-	*inserted_out = *duplicates_out = 0;
-	if (n == 0)
-		return 0;
-	r->load[0] = r->conn;
-	if ((error = order_batch(&kept, r, events, n)) < 0)
-		return error;
 	part[0] = r->order + r->ordercap;
 	part[1] = part[0] + r->ordercap;
-	for (i = 0; i < kept; i++) {
+	for (i = 0; two && i < kept; i++) {
 		l = link_of(&events[r->order[i]]);
 		part[l][count[l]++] = r->order[i];
 	}
-	/* one connection when a share is empty or a second one cannot be had */
-	if (count[1] > 0 && (count[0] == 0 || pg_open_link(r) < 0)) {
+	/* one connection when asked, when a share is empty or a second one cannot be had */
+	if (!two || (count[1] > 0 && (count[0] == 0 || pg_open_link(r) < 0))) {
 		memcpy(part[0], r->order, kept * sizeof(*r->order));
 		count[0] = kept;
 		count[1] = 0;
@@ -610,7 +617,10 @@ static int pg_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_rep
 	used[1] = count[1] > 0;
 	for (l = 0; l < 2 && error == 0; l++)
 		if (used[l] && (error = pg_prepare_load(r, l)) == 0)
-			error = pg_exec_on(r, r->load[l], l == 0 ? merge_begin_sql : merge_join_sql,
+			error = pg_exec_on(r, r->load[l],
+					   l == 1	? merge_join_sql
+					   : used[1] ? merge_begin_bounded_sql
+						     : merge_begin_sql,
 					   "starting a batch");
 	for (l = 0; l < 2 && error == 0; l++) {
 		if (!used[l] || count[l] == 0)
@@ -651,15 +661,36 @@ static int pg_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_rep
 		}
 		goto done;
 	}
-	if (error == 0) {
-		*inserted_out = inserted;
-		*duplicates_out = n - inserted;
-	}
+	*inserted_out = inserted;
 done:
 	for (l = 0; l < 2; l++)
 		if (used[l])
 			pg_rollback_on(r->load[l]);
 	return error;
+}
+
+static int pg_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_repo *base,
+			  const scli_event *events, size_t n)
+{
+	pg_repo *r = (pg_repo *)base;
+	size_t kept = 0, inserted = 0;
+	int error;
+
+	*inserted_out = *duplicates_out = 0;
+	if (n == 0)
+		return 0;
+	r->load[0] = r->conn;
+	if ((error = order_batch(&kept, r, events, n)) < 0)
+		return error;
+	r->lock_timed_out = false;
+	error = store_links(&inserted, r, events, kept, true);
+	if (error < 0 && r->lock_timed_out) /* rolled back whole: try again on one connection */
+		error = store_links(&inserted, r, events, kept, false);
+	if (error < 0)
+		return error;
+	*inserted_out = inserted;
+	*duplicates_out = n - inserted;
+	return 0;
 }
 
 static int pg_count_hourly(scli_repo *base, const char *customer_id, int64_t from_us, int64_t to_us,

@@ -67,6 +67,45 @@ expect_rc 0 "load as a role limited to one connection ($ERR)"
 run --database "$SCLI_DATABASE user=scli_one" count --from 2021-03-01 --to 2021-03-03 --format csv
 expect_eq "$OUT" "$pg_counts" "one connection counts exactly like two"
 
+# --- a table lock queued behind a load does not hang it ----------------------
+# A batch's two connections commit together, so while the client waits for one
+# the other sits idle in its transaction. Here connection 1's share of batch 2 is
+# held back (its staging table locked) until connection 0 has merged; then a
+# DBA's LOCK TABLE queues behind connection 0, and connection 1 behind the DBA:
+# no server sees that cycle. The load must bound the wait, roll the batch back,
+# store it over one connection and end exact — not hang.
+SCLI_DATABASE=$(fresh_db postgres lockchain)
+run init-db
+q() { psql -X -At "$SCLI_DATABASE" -c "$1"; }
+"$SCLI_GEN" --rows 6000 --seed 3 --customers 6 --days 1 --dup-permille 0 >"$WORK/lc.csv"
+mkfifo "$WORK/lc.fifo" "$WORK/lock.fifo"
+timeout 60 "$SCLI" load --collector csv --config - --batch-size 2000 <"$WORK/lc.fifo" >"$WORK/lc.out" 2>&1 &
+lp=$!
+exec 3>"$WORK/lc.fifo"
+head -n 3000 "$WORK/lc.csv" >&3
+for _ in $(seq 100); do [ "$(q 'SELECT count(*) FROM scli_events')" -gt 0 ] && break; sleep 0.1; done
+stage=$(q "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE c.relname = 'scli_stage' ORDER BY c.oid DESC LIMIT 1")
+psql -X -At "$SCLI_DATABASE" <"$WORK/lock.fifo" >"$WORK/lock.out" 2>&1 3>&- &
+pl=$!
+exec 4>"$WORK/lock.fifo"
+echo "BEGIN; LOCK TABLE $stage.scli_stage IN ACCESS EXCLUSIVE MODE; SELECT 'locked';" >&4
+for _ in $(seq 100); do grep -q locked "$WORK/lock.out" && break; sleep 0.1; done
+tail -n +3001 "$WORK/lc.csv" >&3
+exec 3>&-
+sleep 1 # batch 2: connection 0 merged and waits; connection 1 waits for its staging table
+q "BEGIN; LOCK TABLE scli_hourly IN SHARE MODE; COMMIT" >/dev/null 2>&1 &
+pd=$!
+sleep 1
+echo "COMMIT;" >&4 # connection 1 goes on, into the queue behind the DBA's lock
+exec 4>&-
+wait $lp
+expect_eq "$?" "0" "a load with a table lock queued behind it finishes ($(cat "$WORK/lc.out"))"
+wait $pd $pl
+expect_eq "$(q "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT sum(count) FROM scli_hourly)")" \
+	"$(cut -d, -f1,3 "$WORK/lc.csv" | sort -u | wc -l) $(cut -d, -f1,3 "$WORK/lc.csv" | sort -u | wc -l)" \
+	"every event stored once and counted once in the rollup"
+
 # --- connection and authentication failures ---------------------------------
 run --database "host=$SCLI_TEST_PG_DIR port=1 user=postgres dbname=postgres password=hunter2-secret" count --from 2021-03-01 --to 2021-03-02
 expect_rc 1 "connection refused"
