@@ -29,6 +29,16 @@ int scli_repo_sqlite_open(scli_repo **out, const char *path, int create);
 int scli_repo_postgres_open(scli_repo **out, const char *conninfo);
 
 /**
+ * How many connections a load into `r` (opened by scli_repo_postgres_open) stores
+ * each batch over: 2 (the default) splits every batch by (customer, hour) into
+ * two transactions that run at once — faster on a server with two cores or
+ * more, but a crash between their two COMMITs can leave one half stored (complete
+ * with its rollup; a re-run finishes it exactly); 1 keeps each batch one
+ * transaction. Other values are clamped to 1..2.
+ */
+void scli_repo_postgres_set_load_connections(scli_repo *r, int n);
+
+/**
  * A CSV collector reading `src` (borrowed: it must outlive the collector).
  * Streaming, constant memory; header detection as in SPEC.md.
  */

@@ -30,6 +30,7 @@ typedef struct pg_repo {
 	bool load_prepared[2]; /* staging table and load statement exist in that session */
 	char *conninfo;
 	bool lock_timed_out; /* the last failure was a lock_timeout (SQLSTATE 55P03) */
+	int load_links;	     /* connections a load uses: 1 or 2 */
 	bool count_one_prepared, count_all_prepared; /* count statements in this session */
 	char *copybuf;	     /* COPY data of one batch */
 	size_t copycap;
@@ -683,7 +684,7 @@ static int pg_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_rep
 	if ((error = order_batch(&kept, r, events, n)) < 0)
 		return error;
 	r->lock_timed_out = false;
-	error = store_links(&inserted, r, events, kept, true);
+	error = store_links(&inserted, r, events, kept, r->load_links > 1);
 	if (error < 0 && r->lock_timed_out) /* rolled back whole: try again on one connection */
 		error = store_links(&inserted, r, events, kept, false);
 	if (error < 0)
@@ -1030,6 +1031,7 @@ int scli_repo_postgres_open(scli_repo **out, const char *conninfo)
 	if (!(r = calloc(1, sizeof(*r))))
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	r->base.ops = &pg_ops;
+	r->load_links = 2;
 	if (!(r->conninfo = strdup(conninfo))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
@@ -1050,4 +1052,12 @@ int scli_repo_postgres_open(scli_repo **out, const char *conninfo)
 done:
 	pg_free(r ? &r->base : NULL);
 	return error;
+}
+
+void scli_repo_postgres_set_load_connections(scli_repo *base, int n)
+{
+	pg_repo *r = (pg_repo *)base;
+
+	assert(base && base->ops == &pg_ops);
+	r->load_links = n < 2 ? 1 : 2;
 }

@@ -17,7 +17,7 @@
 const char cli_load_usage[] =
     "usage: scli [--database URL] load --collector csv|json --config PATH [--config PATH ...]\n"
     "                 [--rejects FILE] [--max-rejects N] [--force] [--report text|json]\n"
-    "                 [--batch-size N] [--quiet]\n"
+    "                 [--batch-size N] [--connections 1|2] [--quiet]\n"
     "\n"
     "Load events into the database. Duplicates (same customer_id and\n"
     "transaction_id) are counted once; loading a file again changes no count.\n"
@@ -33,6 +33,9 @@ const char cli_load_usage[] =
     "  --force               load a file even if the ledger says it was loaded before\n"
     "  --report text|json    the final report as text (default) or JSON on stdout\n"
     "  --batch-size N        events per transaction (default 50000)\n"
+    "  --connections 1|2     PostgreSQL: connections each batch is stored over\n"
+    "                        (default 2: two halves by customer and hour, stored at\n"
+    "                        once; 1: each batch one transaction)\n"
     "  --quiet               no progress display\n"
     "\n"
     "A file whose content hash matches a completed earlier load is skipped as\n"
@@ -436,6 +439,16 @@ static int parse_batch_size(size_t *out, const char *what, const char *text)
 	return 0;
 }
 
+static int parse_connections(int *out, const char *what, const char *text)
+{
+	if (strcmp(text, "1") && strcmp(text, "2")) {
+		fprintf(stderr, "scli: error: %s must be 1 or 2, not '%s'\n", what, text);
+		return EXIT_USAGE;
+	}
+	*out = text[0] - '0';
+	return 0;
+}
+
 static int parse_report(bool *json, const char *what, const char *text)
 {
 	if (strcmp(text, "text") && strcmp(text, "json")) {
@@ -456,6 +469,7 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 					     {"force", no_argument, NULL, 'F'},
 					     {"report", required_argument, NULL, 'R'},
 					     {"batch-size", required_argument, NULL, 'b'},
+					     {"connections", required_argument, NULL, 'n'},
 					     {"quiet", no_argument, NULL, 'q'},
 					     {"help", no_argument, NULL, 'h'},
 					     {0}};
@@ -470,7 +484,7 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 	collector_kind kind = COLLECTOR_CSV;
 	size_t nconfigs = 0, i, done_sources = 0;
 	bool quiet = false, force = false, json_report = false;
-	int c, error = 0, rc = EXIT_OK;
+	int c, error = 0, rc = EXIT_OK, connections = 2;
 
 	/* room for every --config, or for every entry of $SCLI_CONFIG */
 	env_configs = getenv("SCLI_CONFIG");
@@ -490,6 +504,9 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 		goto done;
 	if ((text = cli_env("SCLI_BATCH_SIZE")) &&
 	    (rc = parse_batch_size(&load_opts.batch_size, "SCLI_BATCH_SIZE", text)))
+		goto done;
+	if ((text = cli_env("SCLI_CONNECTIONS")) &&
+	    (rc = parse_connections(&connections, "SCLI_CONNECTIONS", text)))
 		goto done;
 	if ((text = cli_env("SCLI_REPORT")) &&
 	    (rc = parse_report(&json_report, "SCLI_REPORT", text)))
@@ -518,6 +535,10 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 			break;
 		case 'b':
 			if ((rc = parse_batch_size(&load_opts.batch_size, "--batch-size", optarg)))
+				goto done;
+			break;
+		case 'n':
+			if ((rc = parse_connections(&connections, "--connections", optarg)))
 				goto done;
 			break;
 		case 'q':
@@ -571,6 +592,8 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 	if ((error = cli_open_repo(&repo, cli_database_url(g->database), false)) < 0 ||
 	    (error = scli_repo_check_schema(repo)) < 0)
 		goto done;
+	if (!strcmp(scli_repo_name(repo), "postgres"))
+		scli_repo_postgres_set_load_connections(repo, connections);
 	if (ctx.rejects_path && !(ctx.rejects = fopen(ctx.rejects_path, "w"))) {
 		error = scli_error_set(SCLI_EIO, "cannot write %s: %s", ctx.rejects_path,
 				       strerror(errno));

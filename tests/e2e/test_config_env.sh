@@ -17,6 +17,12 @@ expect_out "$WORK/two.ndjson: rows_read=1 inserted=1 duplicates=0 rejected=0" "f
 SCLI_BATCH_SIZE=lots run load --collector csv --config "$WORK/one.csv"
 expect_rc 2 "bad SCLI_BATCH_SIZE"
 expect_err_has "SCLI_BATCH_SIZE must be 1..1000000, not 'lots'" "bad value names its variable"
+SCLI_CONNECTIONS=3 run load --collector csv --config "$WORK/one.csv"
+expect_rc 2 "bad SCLI_CONNECTIONS"
+expect_err_has "SCLI_CONNECTIONS must be 1 or 2, not '3'" "bad connections names its variable"
+run load --collector csv --config "$WORK/one.csv" --connections 0
+expect_rc 2 "bad --connections"
+expect_err_has "--connections must be 1 or 2, not '0'" "bad --connections names the flag"
 SCLI_MAX_REJECTS=-1 run load --collector csv --config "$WORK/one.csv"
 expect_rc 2 "bad SCLI_MAX_REJECTS"
 run load --collector csv

@@ -66,6 +66,17 @@ run --database "$SCLI_DATABASE user=scli_one" load --collector csv --config "$WO
 expect_rc 0 "load as a role limited to one connection ($ERR)"
 run --database "$SCLI_DATABASE user=scli_one" count --from 2021-03-01 --to 2021-03-03 --format csv
 expect_eq "$OUT" "$pg_counts" "one connection counts exactly like two"
+# --connections 1 does not even try a second connection (the server logs every refused one)
+refused() { grep -c 'too many connections for role "scli_one"' "$SCLI_TEST_PG_DIR/server.log"; }
+before=$(refused)
+run --database "$SCLI_DATABASE user=scli_one" load --collector csv --config "$WORK/a.csv" --force --connections 1
+expect_rc 0 "load --connections 1"
+expect_eq "$(refused)" "$before" "--connections 1 opens one connection"
+SCLI_CONNECTIONS=2 run --database "$SCLI_DATABASE user=scli_one" load --collector csv --config "$WORK/a.csv" --force
+expect_rc 0 "load with SCLI_CONNECTIONS=2"
+expect_eq "$(( $(refused) > before ))" "1" "two connections are asked for by default"
+run --database "$SCLI_DATABASE user=scli_one" count --from 2021-03-01 --to 2021-03-03 --format csv
+expect_eq "$OUT" "$pg_counts" "forced re-loads over one and two connections change no count"
 
 # --- a table lock queued behind a load does not hang it ----------------------
 # A batch's two connections commit together, so while the client waits for one
