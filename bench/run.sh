@@ -9,7 +9,7 @@
 # writes them to bench/results/YYYY-MM-DD-<mode>.md (a "medium" or custom run: -<mode>-custom).
 #
 # What is measured, per size (same generated file for every peer):
-#   1. PostgreSQL first load: scli load, vs psql \copy into an UNLOGGED table with no index
+#   1. PostgreSQL first load: scli load (and with --connections 1), vs psql \copy into an UNLOGGED table with no index
 #      (the ceiling) and vs the straightforward plain-SQL path (COPY into a staging table,
 #      INSERT … ON CONFLICT DO NOTHING, rollup upsert; the baseline).
 #   2. PostgreSQL re-load of the same file (all duplicates; --force, as the ledger skips it).
@@ -169,6 +169,14 @@ for n in $SIZES; do
 		t+=("$(secs "$SCLI" --database "$url" load --collector csv --config "$csv" --quiet)")
 	done
 	first=$(median "${t[@]}")
+	# the same with --connections 1 (each batch one transaction), on its own database
+	t=()
+	for _ in $(seq "$RUNS"); do
+		url1=$(fresh_pg bench_one)
+		"$SCLI" --database "$url1" init-db >/dev/null
+		t+=("$(secs "$SCLI" --database "$url1" load --collector csv --config "$csv" --quiet --connections 1)")
+	done
+	one=$(median "${t[@]}")
 	# 2. re-load of the same file into the loaded database: all duplicates
 	t=()
 	for _ in $(seq "$RUNS"); do
@@ -178,6 +186,7 @@ for n in $SIZES; do
 	row "PG: psql \\copy, UNLOGGED, no index (ceiling)" "$n" "$(fmt "$copy") s" "$(rate "$n" "$copy") rows/s" "1.00"
 	row "PG: plain SQL staging + ON CONFLICT + rollup (baseline)" "$n" "$(fmt "$base") s" "$(rate "$n" "$base") rows/s" "$(ratio "$copy" "$base")"
 	row "PG: scli load, first" "$n" "$(fmt "$first") s" "$(rate "$n" "$first") rows/s" "$(ratio "$copy" "$first") (target ≥ 0.5); $(ratio "$base" "$first")× baseline"
+	row "PG: scli load --connections 1, first" "$n" "$(fmt "$one") s" "$(rate "$n" "$one") rows/s" "$(ratio "$copy" "$one"); $(ratio "$base" "$one")× baseline"
 	row "PG: scli load --force, re-load (all duplicates)" "$n" "$(fmt "$again") s" "$(rate "$n" "$again") rows/s" "$(ratio "$copy" "$again") (target ≥ 0.7)"
 	R[pg_url_$n]=$url
 
