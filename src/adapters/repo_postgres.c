@@ -650,9 +650,20 @@ static int store_links(size_t *inserted_out, pg_repo *r, const scli_event *event
 	if (error == 0 && used[1] &&
 	    (error = pg_exec_on(r, r->load[1], "COMMIT", "committing a batch")) < 0)
 		goto done;
-	if (error == 0 && (error = pg_exec_on(r, r->load[0], "COMMIT", "committing a batch")) < 0) {
+	/* Connection 1 has committed: nothing waits on the client any more, so
+	 * connection 0's COMMIT (which empties its staging table, taking a lock)
+	 * may wait as long as it needs rather than leave half the batch behind. */
+	if (error == 0 &&
+	    (error = pg_exec_on(r, r->load[0],
+				used[1] ? "SET LOCAL lock_timeout = 0; COMMIT" : "COMMIT",
+				"committing a batch")) < 0) {
 		if (used[1]) {
 			char first[512];
+
+			/* Connection 1's half is committed: storing the batch again would
+			 * count that half as duplicates. Report the failure instead (even a
+			 * lock timeout: COMMIT empties the staging table, which takes a lock). */
+			r->lock_timed_out = false;
 
 			snprintf(first, sizeof(first), "%s", scli_error_last());
 			error = scli_error_set(error, "%s (the half of this batch stored through the "

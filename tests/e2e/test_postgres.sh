@@ -85,37 +85,82 @@ expect_eq "$OUT" "$pg_counts" "forced re-loads over one and two connections chan
 # DBA's LOCK TABLE queues behind connection 0, and connection 1 behind the DBA:
 # no server sees that cycle. The load must bound the wait, roll the batch back,
 # store it over one connection and end exact — not hang.
-SCLI_DATABASE=$(fresh_db postgres lockchain)
-run init-db
 q() { psql -X -At "$SCLI_DATABASE" -c "$1"; }
+poll() { # poll SQL: until the condition it selects is true (at most 10 s)
+	for _ in $(seq 100); do [ "$(q "$1")" = "t" ] && return 0; sleep 0.1; done
+	return 1
+}
+stage_of() { # stage_of first|last: the staging table of the load's first or second connection
+	q "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relname = 'scli_stage' ORDER BY c.oid $([ "$1" = first ] && echo ASC || echo DESC) LIMIT 1"
+}
+timeouts() { grep -c 'canceling statement due to lock timeout' "$SCLI_TEST_PG_DIR/server.log"; }
+# start_load NAME: load $WORK/lc.csv through a FIFO; returns once batch 1 is stored
+start_load() {
+	SCLI_DATABASE=$(fresh_db postgres "$1")
+	run init-db
+	rm -f "$WORK/lc.fifo" "$WORK/lock.fifo" "$WORK/lock.out"
+	mkfifo "$WORK/lc.fifo" "$WORK/lock.fifo"
+	timeout 60 "$SCLI" load --collector csv --config - --batch-size 2000 <"$WORK/lc.fifo" >"$WORK/lc.out" 2>&1 &
+	lp=$!
+	exec 3>"$WORK/lc.fifo"
+	head -n 3000 "$WORK/lc.csv" >&3
+	poll "SELECT (SELECT count(*) FROM scli_loads WHERE state = 'running') = 1 AND
+		(SELECT count(*) FROM pg_class WHERE relname = 'scli_stage') = 2 AND
+		(SELECT count(*) FROM scli_events) = 2000" || fail "batch 1 of $1 stored over two connections"
+}
+# hold_lock TABLE MODE: a session holding a lock until release_lock
+hold_lock() {
+	psql -X -At "$SCLI_DATABASE" <"$WORK/lock.fifo" >"$WORK/lock.out" 2>&1 3>&- &
+	pl=$!
+	exec 4>"$WORK/lock.fifo"
+	echo "BEGIN; LOCK TABLE $1 IN $2 MODE; SELECT 'locked';" >&4
+	for _ in $(seq 100); do grep -q locked "$WORK/lock.out" && break; sleep 0.1; done
+}
+release_lock() { echo "COMMIT;" >&4; exec 4>&-; wait $pl; }
 "$SCLI_GEN" --rows 6000 --seed 3 --customers 6 --days 1 --dup-permille 0 >"$WORK/lc.csv"
-mkfifo "$WORK/lc.fifo" "$WORK/lock.fifo"
-timeout 60 "$SCLI" load --collector csv --config - --batch-size 2000 <"$WORK/lc.fifo" >"$WORK/lc.out" 2>&1 &
-lp=$!
-exec 3>"$WORK/lc.fifo"
-head -n 3000 "$WORK/lc.csv" >&3
-for _ in $(seq 100); do [ "$(q 'SELECT count(*) FROM scli_events')" -gt 0 ] && break; sleep 0.1; done
-stage=$(q "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	WHERE c.relname = 'scli_stage' ORDER BY c.oid DESC LIMIT 1")
-psql -X -At "$SCLI_DATABASE" <"$WORK/lock.fifo" >"$WORK/lock.out" 2>&1 3>&- &
-pl=$!
-exec 4>"$WORK/lock.fifo"
-echo "BEGIN; LOCK TABLE $stage.scli_stage IN ACCESS EXCLUSIVE MODE; SELECT 'locked';" >&4
-for _ in $(seq 100); do grep -q locked "$WORK/lock.out" && break; sleep 0.1; done
+distinct=$(cut -d, -f1,3 "$WORK/lc.csv" | sort -u | wc -l)
+
+start_load lockchain
+hold_lock "$(stage_of last).scli_stage" "ACCESS EXCLUSIVE"
+before=$(timeouts)
 tail -n +3001 "$WORK/lc.csv" >&3
 exec 3>&-
-sleep 1 # batch 2: connection 0 merged and waits; connection 1 waits for its staging table
+# batch 2: connection 0 merged and waits, connection 1 waits for its staging table
+poll "SELECT count(*) FILTER (WHERE state = 'idle in transaction' AND query LIKE 'WITH ins%') = 1 AND
+	count(*) FILTER (WHERE wait_event_type = 'Lock' AND query LIKE 'COPY%') = 1
+	FROM pg_stat_activity WHERE datname = current_database()" || fail "the lock chain formed"
 q "BEGIN; LOCK TABLE scli_hourly IN SHARE MODE; COMMIT" >/dev/null 2>&1 &
 pd=$!
-sleep 1
-echo "COMMIT;" >&4 # connection 1 goes on, into the queue behind the DBA's lock
-exec 4>&-
+poll "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted AND relation = 'scli_hourly'::regclass" ||
+	fail "the DBA's lock queued"
+release_lock # connection 1 goes on, into the queue behind the DBA's lock
 wait $lp
 expect_eq "$?" "0" "a load with a table lock queued behind it finishes ($(cat "$WORK/lc.out"))"
-wait $pd $pl
+wait $pd
+expect_eq "$(( $(timeouts) > before ))" "1" "the wait was cut by lock_timeout"
+expect_out_has() { case "$(cat "$WORK/lc.out")" in *"$1"*) ok ;; *) fail "$2: $(cat "$WORK/lc.out")" ;; esac; }
+expect_out_has "inserted=$distinct duplicates=0" "the retried batch is reported once, as inserted"
 expect_eq "$(q "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT sum(count) FROM scli_hourly)")" \
-	"$(cut -d, -f1,3 "$WORK/lc.csv" | sort -u | wc -l) $(cut -d, -f1,3 "$WORK/lc.csv" | sort -u | wc -l)" \
-	"every event stored once and counted once in the rollup"
+	"$distinct $distinct" "every event stored once and counted once in the rollup"
+
+# --- connection 0's COMMIT waits for its staging table: no half batch ----------
+# COMMIT empties the staging table (ON COMMIT DELETE ROWS), which takes a lock.
+# Connection 1 has committed by then; connection 0 must wait, not give up and
+# leave half of the batch behind.
+start_load commitwait
+hold_lock "$(stage_of first).scli_stage" "ACCESS SHARE"
+tail -n +3001 "$WORK/lc.csv" >&3
+exec 3>&-
+poll "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock' AND query LIKE '%COMMIT%') = 1
+	FROM pg_stat_activity WHERE datname = current_database()" || fail "connection 0's COMMIT waits"
+sleep 6 # longer than the two-connection lock_timeout
+release_lock
+wait $lp
+expect_eq "$?" "0" "a COMMIT kept waiting for its staging table still ends the load ($(cat "$WORK/lc.out"))"
+expect_out_has "inserted=$distinct duplicates=0" "every event reported inserted, none as a duplicate"
+expect_eq "$(q "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT sum(count) FROM scli_hourly)")" \
+	"$distinct $distinct" "every event stored once and counted once after the wait"
 
 # --- connection and authentication failures ---------------------------------
 run --database "host=$SCLI_TEST_PG_DIR port=1 user=postgres dbname=postgres password=hunter2-secret" count --from 2021-03-01 --to 2021-03-02
