@@ -50,4 +50,7 @@ expect_rc 2 "bad SCLI_THREADS"
 unset SCLI_DATABASE
 run config
 expect_out_has "sqlite:scli.db" "default database"
+printf '%s\n' "$OUT" | grep -q '^connections *2 *default$' && ok || fail "connections default 2: $OUT"
+SCLI_CONNECTIONS=1 run config
+printf '%s\n' "$OUT" | grep -q '^connections *1 *env SCLI_CONNECTIONS$' && ok || fail "connections from the environment: $OUT"
 finish

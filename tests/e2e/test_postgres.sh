@@ -69,9 +69,9 @@ expect_eq "$OUT" "$pg_counts" "one connection counts exactly like two"
 # --connections 1 does not even try a second connection (the server logs every refused one)
 refused() { grep -c 'too many connections for role "scli_one"' "$SCLI_TEST_PG_DIR/server.log"; }
 before=$(refused)
-run --database "$SCLI_DATABASE user=scli_one" load --collector csv --config "$WORK/a.csv" --force --connections 1
+SCLI_CONNECTIONS=2 run --database "$SCLI_DATABASE user=scli_one" load --collector csv --config "$WORK/a.csv" --force --connections 1
 expect_rc 0 "load --connections 1"
-expect_eq "$(refused)" "$before" "--connections 1 opens one connection"
+expect_eq "$(refused)" "$before" "--connections 1 opens one connection (the flag wins over SCLI_CONNECTIONS)"
 SCLI_CONNECTIONS=2 run --database "$SCLI_DATABASE user=scli_one" load --collector csv --config "$WORK/a.csv" --force
 expect_rc 0 "load with SCLI_CONNECTIONS=2"
 expect_eq "$(( $(refused) > before ))" "1" "two connections are asked for by default"
