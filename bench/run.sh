@@ -109,6 +109,20 @@ fresh_pg() {
 	echo "$SCLI_TEST_PG dbname=$1"
 }
 
+fresh_url() { echo "$SCLI_TEST_PG dbname=$1"; }
+
+# scli_first_loads DB CSV [FLAGS...]: median seconds of RUNS first loads, each into a fresh DB
+scli_first_loads() {
+	local db=$1 file=$2 u t=()
+	shift 2
+	for _ in $(seq "$RUNS"); do
+		u=$(fresh_pg "$db")
+		"$SCLI" --database "$u" init-db >/dev/null
+		t+=("$(secs "$SCLI" --database "$u" load --collector csv --config "$file" --quiet "$@")")
+	done
+	median "${t[@]}"
+}
+
 # The plain-SQL baseline: the straightforward idempotent path, with scli's version-2 tables.
 BASELINE_SCHEMA="
 CREATE TABLE ev (customer_id text COLLATE \"C\" NOT NULL, transaction_id text COLLATE \"C\" NOT NULL,
@@ -162,21 +176,11 @@ for n in $SIZES; do
 		t+=("$(secs baseline_load "$url" "$csv")")
 	done
 	base=$(median "${t[@]}")
-	t=()
-	for _ in $(seq "$RUNS"); do
-		url=$(fresh_pg bench_scli)
-		"$SCLI" --database "$url" init-db >/dev/null
-		t+=("$(secs "$SCLI" --database "$url" load --collector csv --config "$csv" --quiet)")
-	done
-	first=$(median "${t[@]}")
-	# the same with --connections 1 (each batch one transaction), on its own database
-	t=()
-	for _ in $(seq "$RUNS"); do
-		url1=$(fresh_pg bench_one)
-		"$SCLI" --database "$url1" init-db >/dev/null
-		t+=("$(secs "$SCLI" --database "$url1" load --collector csv --config "$csv" --quiet --connections 1)")
-	done
-	one=$(median "${t[@]}")
+	# the same with --connections 1 (each batch one transaction), on its own database;
+	# the default last, so bench_scli holds its result for the re-load and the counts
+	one=$(scli_first_loads bench_one "$csv" --connections 1)
+	first=$(scli_first_loads bench_scli "$csv")
+	url=$(fresh_url bench_scli)
 	# 2. re-load of the same file into the loaded database: all duplicates
 	t=()
 	for _ in $(seq "$RUNS"); do
