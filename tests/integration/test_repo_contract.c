@@ -623,6 +623,81 @@ static void events_before_1970(void **state)
 	free(t);
 }
 
+/*
+ * Random events over six hours and random ranges (edges early and late in their
+ * hours, both in one hour, whole hours): every count equals a brute-force count
+ * of the events in [from, to). An adapter may count an edge hour either from its
+ * raw events or as the hour's total less the other side; both must agree.
+ */
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void random_ranges_match_brute_force(void **state)
+{
+	enum { N = 600, RANGES = 60 };
+	fixture *fx = *state;
+	static scli_event evs[N];
+	static const char *const custs[] = {"c1", "c2", "c3"};
+	uint64_t seed = 88172645463325252u;
+	int64_t base = AT(2, 0), span = 6 * H;
+	int64_t ts;
+	size_t i, k;
+
+	for (i = 0; i < N; i++) {
+		char txn[32];
+
+		snprintf(txn, sizeof(txn), "t%zu", i);
+		ts = base + (int64_t)(xorshift(&seed) % (uint64_t)span);
+		event_fill(&evs[i], custs[xorshift(&seed) % 3], txn, ts);
+	}
+	store(fx->repo, 300, 0, evs, 300);
+	store(fx->repo, 300, 0, evs + 300, 300);
+	for (k = 0; k < RANGES; k++) {
+		int64_t a = base - 30 * MIN + (int64_t)(xorshift(&seed) % (uint64_t)(span + H));
+		int64_t b = a + (int64_t)(xorshift(&seed) % (uint64_t)(k % 3 == 0 ? H : 4 * H));
+		const char *cust = k % 4 == 3 ? NULL : custs[k % 3];
+		tally *t;
+
+		if (k % 5 == 0) /* whole-hour starts and ends too */
+			a = scli_hour_floor(a);
+		if (k % 7 == 0)
+			b = scli_hour_floor(b);
+		if (b < a)
+			b = a;
+		t = count(fx->repo, cust, a, b);
+		for (i = 0; i < N; i++) {
+			int64_t hour = scli_hour_floor(evs[i].ts_us);
+			int64_t want = 0;
+			size_t j;
+
+			if (cust && strcmp(evs[i].customer_id, cust))
+				continue;
+			/* each (customer, hour) once: at its first event in evs */
+			for (j = 0; j < i; j++)
+				if (!strcmp(evs[j].customer_id, evs[i].customer_id) &&
+				    scli_hour_floor(evs[j].ts_us) == hour)
+					break;
+			if (j < i)
+				continue;
+			for (j = 0; j < N; j++)
+				want += !strcmp(evs[j].customer_id, evs[i].customer_id) &&
+					scli_hour_floor(evs[j].ts_us) == hour && evs[j].ts_us >= a &&
+					evs[j].ts_us < b;
+			if (at(t, evs[i].customer_id, hour) != want)
+				fail_msg("range %zu [%lld, %lld) %s: hour %lld of %s counted %lld, want %lld",
+					 k, (long long)a, (long long)b, cust ? cust : "(all)",
+					 (long long)hour, evs[i].customer_id,
+					 (long long)at(t, evs[i].customer_id, hour), (long long)want);
+		}
+		free(t);
+	}
+}
+
 static void sql_looking_ids_are_data(void **state)
 {
 	fixture *fx = *state;
@@ -1156,6 +1231,8 @@ static const struct CMUnitTest contract_tests[] = {
     cmocka_unit_test_setup_teardown(partial_edges_with_whole_hours, setup_initialised,
 				    teardown_repo),
     cmocka_unit_test_setup_teardown(same_hour_range, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(random_ranges_match_brute_force, setup_initialised,
+				    teardown_repo),
     cmocka_unit_test_setup_teardown(events_before_1970, setup_initialised, teardown_repo),
     cmocka_unit_test_setup_teardown(sql_looking_ids_are_data, setup_initialised, teardown_repo),
     cmocka_unit_test_setup_teardown(large_batch, setup_initialised, teardown_repo),
