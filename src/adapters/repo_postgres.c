@@ -719,11 +719,18 @@ static int pg_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_rep
 	return 0;
 }
 
+/* Statement parameter $n (1-based) as a timestamp, formatted into its own slot. */
+static void set_bound(const char **params, char (*bounds)[SCLI_TIMESTAMP_BUFSZ], int n, int64_t us)
+{
+	scli_timestamp_format(bounds[n - 1], us);
+	params[n - 1] = bounds[n - 1];
+}
+
 static int pg_count_hourly(scli_repo *base, const char *customer_id, int64_t from_us, int64_t to_us,
 			   scli_hour_cb cb, void *ctx)
 {
 	pg_repo *r = (pg_repo *)base;
-	char bounds[7][SCLI_TIMESTAMP_BUFSZ];
+	char bounds[12][SCLI_TIMESTAMP_BUFSZ];
 	const char *params[12];
 	scli_count_plan plan;
 	PGresult *res = NULL;
@@ -748,32 +755,21 @@ static int pg_count_hourly(scli_repo *base, const char *customer_id, int64_t fro
 	for (i = 1; i < 12; i++)
 		params[i] = NULL;
 	if (head_rest) { /* [hour, head_from) subtracted from the hour's total */
-		scli_timestamp_format(bounds[0], head_hour);
-		params[7] = bounds[0];
-		scli_timestamp_format(bounds[1], plan.head_from);
-		params[8] = bounds[1];
+		set_bound(params, bounds, 8, head_hour);
+		set_bound(params, bounds, 9, plan.head_from);
 	} else {
-		scli_timestamp_format(bounds[0], plan.head_from);
-		params[1] = bounds[0];
-		scli_timestamp_format(bounds[1], plan.head_to);
-		params[2] = bounds[1];
+		set_bound(params, bounds, 2, plan.head_from);
+		set_bound(params, bounds, 3, plan.head_to);
 	}
-	scli_timestamp_format(bounds[2], plan.rollup_from);
-	params[3] = bounds[2];
-	scli_timestamp_format(bounds[3], plan.rollup_to);
-	params[4] = bounds[3];
+	set_bound(params, bounds, 4, plan.rollup_from);
+	set_bound(params, bounds, 5, plan.rollup_to);
 	if (tail_rest) { /* [tail_to, hour end) subtracted from the hour's total */
-		scli_timestamp_format(bounds[4], tail_hour);
-		params[9] = bounds[4];
-		scli_timestamp_format(bounds[5], plan.tail_to);
-		params[10] = bounds[5];
-		scli_timestamp_format(bounds[6], tail_hour + SCLI_US_PER_HOUR);
-		params[11] = bounds[6];
+		set_bound(params, bounds, 10, tail_hour);
+		set_bound(params, bounds, 11, plan.tail_to);
+		set_bound(params, bounds, 12, tail_hour + SCLI_US_PER_HOUR);
 	} else {
-		scli_timestamp_format(bounds[4], plan.tail_from);
-		params[5] = bounds[4];
-		scli_timestamp_format(bounds[5], plan.tail_to);
-		params[6] = bounds[5];
+		set_bound(params, bounds, 6, plan.tail_from);
+		set_bound(params, bounds, 7, plan.tail_to);
 	}
 	res = PQexecPrepared(r->conn, customer_id ? "scli_count_one" : "scli_count_all", 12, params,
 			     NULL, NULL, 1);
