@@ -109,8 +109,6 @@ fresh_pg() {
 	echo "$SCLI_TEST_PG dbname=$1"
 }
 
-fresh_url() { echo "$SCLI_TEST_PG dbname=$1"; }
-
 # scli_first_loads DB CSV [FLAGS...]: median seconds of RUNS first loads, each into a fresh DB
 scli_first_loads() {
 	local db=$1 file=$2 u t=()
@@ -180,7 +178,7 @@ for n in $SIZES; do
 	# the default last, so bench_scli holds its result for the re-load and the counts
 	one=$(scli_first_loads bench_one "$csv" --connections 1)
 	first=$(scli_first_loads bench_scli "$csv")
-	url=$(fresh_url bench_scli)
+	url="$SCLI_TEST_PG dbname=bench_scli"
 	# 2. re-load of the same file into the loaded database: all duplicates
 	t=()
 	for _ in $(seq "$RUNS"); do

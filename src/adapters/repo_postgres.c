@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "scli/adapters.h"
 #include "scli/bucket.h"
@@ -376,13 +377,14 @@ done:
 	return error;
 }
 
-static int pg_prepare_one(pg_repo *r, const char *name, const char *sql, const char *what)
+static int pg_prepare_on(pg_repo *r, PGconn *conn, const char *name, const char *sql,
+			 const char *what)
 {
-	PGresult *res = PQprepare(r->conn, name, sql, 0, NULL);
+	PGresult *res = PQprepare(conn, name, sql, 0, NULL);
 	int error = 0;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		error = pg_fail(r, res, what);
+		error = pg_fail_on(r, conn, res, what);
 	PQclear(res);
 	return error;
 }
@@ -391,20 +393,16 @@ static int pg_prepare_one(pg_repo *r, const char *name, const char *sql, const c
 static int pg_prepare_load(pg_repo *r, int link)
 {
 	PGconn *conn = r->load[link];
-	PGresult *res;
-	int error = 0;
+	int error;
 
 	if (r->load_prepared[link])
 		return 0;
-	if ((error = pg_exec_on(r, conn, stage_sql, "creating the staging table")) < 0)
+	if ((error = pg_exec_on(r, conn, stage_sql, "creating the staging table")) < 0 ||
+	    (error = pg_prepare_on(r, conn, "scli_merge", merge_sql,
+				   "preparing the load statement")) < 0)
 		return error;
-	res = PQprepare(conn, "scli_merge", merge_sql, 0, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		error = pg_fail_on(r, conn, res, "preparing the load statement");
-	PQclear(res);
-	if (error == 0)
-		r->load_prepared[link] = true;
-	return error;
+	r->load_prepared[link] = true;
+	return 0;
 }
 
 /* Count statements only, each prepared when first needed: a read-only role or a
@@ -415,9 +413,9 @@ static int pg_prepare_count(pg_repo *r, bool all)
 
 	if (all ? r->count_all_prepared : r->count_one_prepared)
 		return 0;
-	if ((error = pg_prepare_one(r, all ? "scli_count_all" : "scli_count_one",
-				    all ? count_all_sql : count_one_sql,
-				    "preparing the count statement")) < 0)
+	if ((error = pg_prepare_on(r, r->conn, all ? "scli_count_all" : "scli_count_one",
+				   all ? count_all_sql : count_one_sql,
+				   "preparing the count statement")) < 0)
 		return error;
 	*(all ? &r->count_all_prepared : &r->count_one_prepared) = true;
 	return 0;
@@ -549,14 +547,9 @@ static int order_batch(size_t *kept_out, pg_repo *r, const scli_event *events, s
  */
 static int link_of(const scli_event *ev)
 {
-	uint64_t h = UINT64_C(14695981039346656037), hour = (uint64_t)scli_hour_floor(ev->ts_us);
-	size_t i;
-
-	for (i = 0; i < ev->customer_id_len; i++)
-		h = (h ^ (unsigned char)ev->customer_id[i]) * UINT64_C(1099511628211);
-	for (i = 0; i < 8; i++)
-		h = (h ^ (hour >> (8 * i) & 0xff)) * UINT64_C(1099511628211);
-	return (int)(h >> 40 & 1);
+	return (int)(XXH3_64bits_withSeed(ev->customer_id, ev->customer_id_len,
+					  (XXH64_hash_t)scli_hour_floor(ev->ts_us)) &
+		     1);
 }
 
 static const char session_sql[] = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
@@ -613,6 +606,7 @@ static int store_links(size_t *inserted_out, pg_repo *r, const scli_event *event
 {
 	size_t len = 0, count[2] = {0, 0}, inserted = 0, i;
 	uint32_t *part[2];
+	const uint32_t *list[2];
 	bool used[2] = {true, false}, sent[2] = {false, false};
 	int error = 0, l;
 
@@ -622,9 +616,11 @@ static int store_links(size_t *inserted_out, pg_repo *r, const scli_event *event
 		l = link_of(&events[r->order[i]]);
 		part[l][count[l]++] = r->order[i];
 	}
+	list[0] = part[0];
+	list[1] = part[1];
 	/* one connection when asked, when a share is empty or a second one cannot be had */
 	if (!two || (count[1] > 0 && (count[0] == 0 || pg_open_link(r) < 0))) {
-		memcpy(part[0], r->order, kept * sizeof(*r->order));
+		list[0] = r->order;
 		count[0] = kept;
 		count[1] = 0;
 	}
@@ -639,7 +635,7 @@ static int store_links(size_t *inserted_out, pg_repo *r, const scli_event *event
 	for (l = 0; l < 2 && error == 0; l++) {
 		if (!used[l] || count[l] == 0)
 			continue;
-		if ((error = build_copy(&len, r, events, part[l], count[l])) < 0 ||
+		if ((error = build_copy(&len, r, events, list[l], count[l])) < 0 ||
 		    (error = pg_copy(r, r->load[l], len)) < 0)
 			break;
 		if (!PQsendQueryPrepared(r->load[l], "scli_merge", 0, NULL, NULL, NULL, 0)) {
@@ -705,7 +701,6 @@ static int pg_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_rep
 	*inserted_out = *duplicates_out = 0;
 	if (n == 0)
 		return 0;
-	r->load[0] = r->conn;
 	if ((error = order_batch(&kept, r, events, n)) < 0)
 		return error;
 	r->lock_timed_out = false;
@@ -1094,6 +1089,7 @@ int scli_repo_postgres_open(scli_repo **out, const char *conninfo)
 	}
 	r->password = conninfo_password(conninfo);
 	r->conn = PQconnectdb(conninfo);
+	r->load[0] = r->conn; /* the first load connection is the session itself */
 	if (!r->password && r->conn && PQpass(r->conn) && *PQpass(r->conn))
 		r->password = strdup(PQpass(r->conn)); /* from PGPASSWORD or ~/.pgpass */
 	if (!r->conn || PQstatus(r->conn) != CONNECTION_OK) {
