@@ -139,8 +139,9 @@ wait $lp
 expect_eq "$?" "0" "a load with a table lock queued behind it finishes ($(cat "$WORK/lc.out"))"
 wait $pd
 expect_eq "$(( $(timeouts) > before ))" "1" "the wait was cut by lock_timeout"
-expect_out_has() { case "$(cat "$WORK/lc.out")" in *"$1"*) ok ;; *) fail "$2: $(cat "$WORK/lc.out")" ;; esac; }
-expect_out_has "inserted=$distinct duplicates=0" "the retried batch is reported once, as inserted"
+# expect_load_said TEXT DESCRIPTION: the FIFO load's report holds TEXT
+expect_load_said() { case "$(cat "$WORK/lc.out")" in *"$1"*) ok ;; *) fail "$2: $(cat "$WORK/lc.out")" ;; esac; }
+expect_load_said "inserted=$distinct duplicates=0" "the retried batch is reported once, as inserted"
 expect_eq "$(q "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT sum(count) FROM scli_hourly)")" \
 	"$distinct $distinct" "every event stored once and counted once in the rollup"
 
@@ -158,7 +159,7 @@ sleep 6 # longer than the two-connection lock_timeout
 release_lock
 wait $lp
 expect_eq "$?" "0" "a COMMIT kept waiting for its staging table still ends the load ($(cat "$WORK/lc.out"))"
-expect_out_has "inserted=$distinct duplicates=0" "every event reported inserted, none as a duplicate"
+expect_load_said "inserted=$distinct duplicates=0" "every event reported inserted, none as a duplicate"
 expect_eq "$(q "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT sum(count) FROM scli_hourly)")" \
 	"$distinct $distinct" "every event stored once and counted once after the wait"
 
