@@ -262,11 +262,23 @@ static int pg_exec(pg_repo *r, const char *sql, const char *what)
 	return pg_exec_on(r, r->conn, sql, what);
 }
 
-/* Undo the open transaction after a failure, keeping the first error's message. */
+/*
+ * Undo the open transaction after a failure, keeping the first error's message.
+ * A ROLLBACK that fails because the server is gone may fail on the write, which
+ * leaves libpq saying CONNECTION_OK and "in a transaction" until it reads the end
+ * of the stream (seen when a batch's other connection failed first and this one
+ * sat idle in its transaction): read now, so a lost connection shows as lost.
+ */
 static void pg_rollback_on(PGconn *conn)
 {
-	if (conn && PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
-		PQclear(PQexec(conn, "ROLLBACK"));
+	PGresult *res;
+
+	if (!conn || PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) == PQTRANS_IDLE)
+		return;
+	res = PQexec(conn, "ROLLBACK");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		PQconsumeInput(conn);
+	PQclear(res);
 }
 
 static void pg_rollback(pg_repo *r)
