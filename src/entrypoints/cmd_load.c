@@ -1,5 +1,4 @@
-/* `scli load` and `scli loads`: sources in, events stored, every row accounted
- * for, and a ledger of what was loaded. */
+/* `scli load`: sources in, events stored, every row accounted for. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -41,16 +40,6 @@ const char cli_load_usage[] =
     "A file whose content hash matches a completed earlier load is skipped as\n"
     "\"already loaded (load N)\" unless --force. Prints rows_read, inserted,\n"
     "duplicates and rejected per source. Exit code 3 when any row was rejected.\n";
-
-const char cli_loads_usage[] =
-    "usage: scli [--database URL] loads [--limit N] [--format table|json]\n"
-    "\n"
-    "List recent loads from the load ledger, newest first: id, state\n"
-    "(running, completed, failed; a killed load stays `running`), start\n"
-    "and end, the four figures, the source and its size.\n"
-    "\n"
-    "  --limit N      how many (default 20)\n"
-    "  --format F     table (default) or json\n";
 
 #define MAX_PRINTED_REJECTS 20
 
@@ -647,122 +636,5 @@ done:
 	free(outs);
 	free(configs);
 	free(env_copy);
-	return rc;
-}
-
-/* ---- loads -------------------------------------------------------------- */
-
-static int print_load_row(void *ctx, const scli_load_record *rec)
-{
-	char started[SCLI_TIMESTAMP_BUFSZ], ended[SCLI_TIMESTAMP_BUFSZ] = "-";
-
-	(void)ctx;
-	/* whole seconds are enough to read a ledger */
-	scli_timestamp_format(started, rec->started_us - rec->started_us % 1000000);
-	if (rec->ended_us)
-		scli_timestamp_format(ended, rec->ended_us - rec->ended_us % 1000000);
-	printf("%6lld  %-9s  %-20s  %-20s  %10llu  %10llu  %10llu  %8llu  %s%s%s\n",
-	       (long long)rec->id, scli_load_state_name(rec->state), started, ended,
-	       (unsigned long long)rec->rows_read, (unsigned long long)rec->inserted,
-	       (unsigned long long)rec->duplicates, (unsigned long long)rec->rejected, rec->source,
-	       rec->error[0] ? "  -- " : "", rec->error);
-	return 0;
-}
-
-static int add_load_json(void *ctx, const scli_load_record *rec)
-{
-	cJSON *arr = ctx, *o = cJSON_CreateObject();
-	char ts[SCLI_TIMESTAMP_BUFSZ];
-
-	if (!o)
-		return scli_error_set(SCLI_ENOMEM, "out of memory");
-	cJSON_AddItemToArray(arr, o);
-	scli_timestamp_format(ts, rec->started_us);
-	if (!cJSON_AddNumberToObject(o, "id", (double)rec->id) ||
-	    !cJSON_AddStringToObject(o, "state", scli_load_state_name(rec->state)) ||
-	    !cJSON_AddStringToObject(o, "source", rec->source) ||
-	    !cJSON_AddNumberToObject(o, "size", (double)rec->size) ||
-	    !cJSON_AddStringToObject(o, "hash", rec->hash) ||
-	    !cJSON_AddStringToObject(o, "started", ts))
-		return scli_error_set(SCLI_ENOMEM, "out of memory");
-	if (rec->ended_us) {
-		scli_timestamp_format(ts, rec->ended_us);
-		if (!cJSON_AddStringToObject(o, "ended", ts))
-			return scli_error_set(SCLI_ENOMEM, "out of memory");
-	} else if (!cJSON_AddNullToObject(o, "ended")) {
-		return scli_error_set(SCLI_ENOMEM, "out of memory");
-	}
-	if (!cJSON_AddNumberToObject(o, "rows_read", (double)rec->rows_read) ||
-	    !cJSON_AddNumberToObject(o, "inserted", (double)rec->inserted) ||
-	    !cJSON_AddNumberToObject(o, "duplicates", (double)rec->duplicates) ||
-	    !cJSON_AddNumberToObject(o, "rejected", (double)rec->rejected) ||
-	    !cJSON_AddStringToObject(o, "error", rec->error))
-		return scli_error_set(SCLI_ENOMEM, "out of memory");
-	return 0;
-}
-
-int cli_cmd_loads(const cli_globals *g, int argc, char **argv)
-{
-	static const struct option opts[] = {{"limit", required_argument, NULL, 'l'},
-					     {"format", required_argument, NULL, 'F'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	scli_repo *repo = NULL;
-	cJSON *arr = NULL;
-	char *text = NULL, *end;
-	size_t limit = 20;
-	bool json = false;
-	int c, error = 0, rc = EXIT_OK;
-
-	while ((c = cli_next_option(argc, argv, opts, "loads")) != -1) {
-		switch (c) {
-		case 'l':
-			errno = 0;
-			limit = (size_t)strtoull(optarg, &end, 10);
-			if (errno || *end || !*optarg || optarg[0] == '-' || limit == 0)
-				return cli_usage_error(
-				    "loads", "--limit takes a positive count, not '%s'", optarg);
-			break;
-		case 'F':
-			if (strcmp(optarg, "table") && strcmp(optarg, "json"))
-				return cli_usage_error(
-				    "loads", "unknown format '%s' (table or json)", optarg);
-			json = !strcmp(optarg, "json");
-			break;
-		case 'h':
-			return fputs(cli_loads_usage, stdout), EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("loads", "unexpected argument '%s'", argv[optind]);
-	if ((error = cli_open_repo(&repo, cli_database_url(g->database), false)) < 0)
-		goto done;
-	if (json) {
-		if (!(arr = cJSON_CreateArray())) {
-			error = scli_error_set(SCLI_ENOMEM, "out of memory");
-			goto done;
-		}
-		if ((error = scli_service_list_loads(repo, limit, add_load_json, arr)) < 0)
-			goto done;
-		if (!(text = cJSON_PrintUnformatted(arr))) {
-			error = scli_error_set(SCLI_ENOMEM, "out of memory");
-			goto done;
-		}
-		puts(text);
-	} else {
-		printf("%6s  %-9s  %-20s  %-20s  %10s  %10s  %10s  %8s  %s\n", "id", "state",
-		       "started", "ended", "rows_read", "inserted", "duplicates", "rejected",
-		       "source");
-		if ((error = scli_service_list_loads(repo, limit, print_load_row, NULL)) < 0)
-			goto done;
-	}
-done:
-	if (error < 0)
-		rc = cli_fail(error);
-	free(text);
-	cJSON_Delete(arr);
-	scli_repo_free(repo);
 	return rc;
 }

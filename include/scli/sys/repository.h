@@ -67,6 +67,7 @@ static inline int scli_load_state_parse(scli_load_state *out, const char *name)
 #define SCLI_SOURCE_NAME_MAX 1024
 #define SCLI_HASH_HEX_LEN 32
 #define SCLI_LOAD_ERROR_MAX 255
+#define SCLI_COLLECTOR_NAME_MAX 31
 
 /** One load of one source, as the ledger keeps it. Plain data, owned by whoever holds it. */
 typedef struct scli_load_record {
@@ -75,9 +76,10 @@ typedef struct scli_load_record {
 	char source[SCLI_SOURCE_NAME_MAX + 1]; /**< path as given, or "<stdin>" */
 	int64_t size;			       /**< bytes of the source, -1 when unknown */
 	char hash[SCLI_HASH_HEX_LEN +
-		  1];	    /**< XXH3-128 of the source's bytes, hex; "" when unknown */
-	int64_t started_us; /**< UTC microseconds */
-	int64_t ended_us;   /**< 0 while running */
+		  1]; /**< XXH3-128 of the source's bytes, hex; "" when unknown */
+	char collector[SCLI_COLLECTOR_NAME_MAX + 1]; /**< "csv", "json"; "" before schema 3 */
+	int64_t started_us;			     /**< UTC microseconds */
+	int64_t ended_us;			     /**< 0 while running */
 	uint64_t rows_read, inserted, duplicates, rejected;
 	char error[SCLI_LOAD_ERROR_MAX + 1]; /**< why it failed; "" otherwise */
 } scli_load_record;
