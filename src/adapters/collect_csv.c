@@ -11,6 +11,14 @@
  * row (SCLI_CSV_ROW_MAX). A line without any quote, by far the common case,
  * is split with memchr instead (split_plain_line): same fields, ~2x faster.
  *
+ * A quoted field that is still open past SCLI_CSV_ROW_MAX, or at the end of
+ * the input, is almost always a stray quote, not a field: the row is rejected
+ * as its first line alone, and the rest of its text, which raw[] still holds,
+ * is put back in front of the unread input and read again as rows (SPEC:
+ * "reading resumes at the line after that row's first line"). Nothing is
+ * re-read from the source, so pipes work the same. A single line longer than
+ * SCLI_CSV_ROW_MAX is rejected up to its end, whatever quotes it holds.
+ *
  * The first row is a header when at least one field is a column name and no
  * field is a timestamp. SPEC.md says "every field is a known column name" and
  * also "extra columns are ignored", which cannot both hold; this rule keeps
@@ -34,7 +42,13 @@
 
 #define CSV_READ_BUFFER (256u * 1024u)
 #define SCLI_CSV_ROW_MAX (1024u * 1024u)
-/* How much of a bad timestamp the reject reason quotes. */
+/*
+ * The read buffer's size: reads fill it to CSV_READ_BUFFER; the rest is room
+ * for the text of a runaway row put back by row_resume (at most the row limit
+ * plus one CRLF). The unread bytes never exceed this: they exceed
+ * CSV_READ_BUFFER only after a resume, by no more than the bytes put back.
+ */
+#define CSV_BUFFER_SIZE (CSV_READ_BUFFER + SCLI_CSV_ROW_MAX + 2u)
 
 /*
  * REPALL_NL makes libcsv report every unquoted terminator, including those of
@@ -63,14 +77,16 @@ typedef struct csv_collector {
 
 	/* the row being assembled */
 	int in_row;
-	int row_ended;	  /* libcsv (or our quote tracking) saw the row's terminator */
-	int oversize;	  /* longer than SCLI_CSV_ROW_MAX: no longer fed to libcsv */
-	int quote_odd;	  /* quote parity, tracked only once oversize */
-	int unterminated; /* input ended inside quotes */
+	int row_ended;	  /* libcsv saw the row's terminator (or the row was cut) */
+	int oversize;	  /* first line longer than SCLI_CSV_ROW_MAX: skipped to its end */
+	int unterminated; /* a quoted field still open at the end of input */
+	int resumed;	  /* cut to its first line, the rest put back (row_resume) */
 	uint64_t row_line;
 	char *raw; /* original text, SCLI_CSV_ROW_MAX + 1 bytes */
 	size_t raw_len;
-	char pend_term[2]; /* the previous segment's terminator, if the row goes on */
+	size_t first_text, first_end; /* raw offsets: end of the first line's text and
+				       * of its terminator; first_end 0 until known */
+	char pend_term[2];	      /* the previous segment's terminator, if the row goes on */
 	size_t pend_len;
 
 	/* fields of the row, only those we need, packed into fbuf */
@@ -172,9 +188,11 @@ static void row_reset(csv_collector *c)
 	c->in_row = 0;
 	c->row_ended = 0;
 	c->oversize = 0;
-	c->quote_odd = 0;
 	c->unterminated = 0;
+	c->resumed = 0;
 	c->raw_len = 0;
+	c->first_text = 0;
+	c->first_end = 0;
 	c->pend_len = 0;
 	c->nfields = 0;
 	c->fbuf_len = 0;
@@ -205,18 +223,6 @@ static int feed(csv_collector *c, const char *p, size_t n)
 		    SCLI_ENOMEM, "%s: cannot parse CSV: %s", scli_source_name(c->src),
 		    c->cb_error ? "out of memory" : csv_strerror(csv_error(&c->parser)));
 	return 0;
-}
-
-static unsigned count_quotes(const char *p, size_t n)
-{
-	const char *end = p + n;
-	unsigned count = 0;
-
-	while ((p = memchr(p, '"', (size_t)(end - p))) != NULL) {
-		count++;
-		p++;
-	}
-	return count;
 }
 
 static void raw_append(csv_collector *c, const char *p, size_t n)
@@ -261,26 +267,56 @@ static void split_plain_line(csv_collector *c, const char *p, size_t n)
 	c->row_ended = 1;
 }
 
-/* One segment of the current row: `n` bytes of text, then `tlen` bytes of terminator. */
+/*
+ * The row went on past its first line inside quotes and cannot end well: cut
+ * it to its first line and put the text after that line (raw[] past
+ * first_end, then the pending terminator) back in front of the unread bytes
+ * at buf[pos], to be read again from the line after the row's first.
+ */
+static void row_resume(csv_collector *c)
+{
+	size_t total = c->raw_len + c->pend_len, back = total - c->first_end;
+	size_t unread = c->len - c->pos;
+	size_t from_raw = c->raw_len > c->first_end ? c->raw_len - c->first_end : 0;
+	size_t pend_skip = c->first_end > c->raw_len ? c->first_end - c->raw_len : 0;
+
+	assert(c->first_end > 0 && c->first_end <= total);
+	assert(back + unread <= CSV_BUFFER_SIZE);
+	memmove(c->buf + back, c->buf + c->pos, unread);
+	memcpy(c->buf, c->raw + c->first_end, from_raw);
+	memcpy(c->buf + from_raw, c->pend_term + pend_skip, c->pend_len - pend_skip);
+	c->pos = 0;
+	c->len = back + unread;
+	c->raw_len = c->first_text;
+	c->pend_len = 0;
+	c->line = c->row_line + 1;
+	c->resumed = 1;
+	c->row_ended = 1;
+}
+
+/*
+ * One segment of the current row: `n` bytes of text, then `tlen` bytes of
+ * terminator. Returns 0, 1 when the row was cut and the segment put back
+ * (row_resume: the caller must not consume it), or < 0 on error.
+ */
 static int row_take(csv_collector *c, const char *p, size_t n, size_t tlen)
 {
 	int error = 0;
 
 	if (!c->oversize && c->pend_len + n > SCLI_CSV_ROW_MAX - c->raw_len) {
-		/*
-		 * Too long to keep: stop feeding libcsv (its field buffer would
-		 * grow too) and find the end of the row by counting quotes,
-		 * which is how RFC 4180 quoting nests. libcsv has seen exactly
-		 * raw[] so far, terminators included.
-		 */
+		if (c->first_end) {
+			/* a quoted field past the row limit: a stray quote */
+			row_resume(c);
+			return 1;
+		}
+		/* the first line alone is too long: keep what fits, stop
+		 * feeding libcsv (its field buffer would grow too) and skip to
+		 * the line's end */
 		c->oversize = 1;
-		c->quote_odd = count_quotes(c->raw, c->raw_len) & 1;
-		raw_append(c, c->pend_term, c->pend_len);
 		raw_append(c, p, n);
 	}
 	if (c->oversize) {
-		c->quote_odd ^= count_quotes(p, n) & 1;
-		if (tlen && !c->quote_odd)
+		if (tlen)
 			c->row_ended = 1;
 		return 0;
 	}
@@ -298,6 +334,10 @@ static int row_take(csv_collector *c, const char *p, size_t n, size_t tlen)
 		/* a quoted field goes on: its line break belongs to the raw text */
 		memcpy(c->pend_term, p + n, tlen);
 		c->pend_len = tlen;
+		if (!c->first_end) {
+			c->first_text = c->raw_len;
+			c->first_end = c->raw_len + tlen;
+		}
 	}
 	return 0;
 }
@@ -312,7 +352,7 @@ static long refill(csv_collector *c)
 		c->len -= c->pos;
 		c->pos = 0;
 	}
-	if (c->len == CSV_READ_BUFFER)
+	if (c->len >= CSV_READ_BUFFER)
 		return 1;
 	got = scli_source_read(c->src, c->buf + c->len, CSV_READ_BUFFER - c->len);
 	if (got < 0)
@@ -354,7 +394,7 @@ static long next_segment(csv_collector *c, size_t *n, size_t *tlen)
 			*tlen = 0;
 			return avail > 0;
 		}
-		if (c->pos == 0 && c->len == CSV_READ_BUFFER) {
+		if (c->pos == 0 && c->len >= CSV_READ_BUFFER) {
 			/* a line longer than the buffer: hand out what we have,
 			 * except a final CR whose LF may follow */
 			*n = cr ? (size_t)(cr - start) : avail;
@@ -402,12 +442,13 @@ static int read_row(csv_collector *c)
 			c->in_row = 1;
 			c->row_line = c->line;
 		}
-		error = row_take(c, c->buf + c->pos, n, tlen);
+		if ((error = row_take(c, c->buf + c->pos, n, tlen)) < 0)
+			return error;
+		if (error > 0) /* put back: buf and line are set */
+			goto row_done;
 		c->pos += n + tlen;
 		if (tlen)
 			c->line++;
-		if (error < 0)
-			return error;
 		if (c->row_ended)
 			goto row_done;
 	}
@@ -415,18 +456,21 @@ static int read_row(csv_collector *c)
 		return 0;
 	/*
 	 * End of input inside a row. A final line without terminator ends it
-	 * unless a quote is still open: a terminator tells libcsv which.
+	 * unless a quote is still open: a terminator tells libcsv which. An
+	 * open quote that spans lines runs to the end of the input: the same
+	 * stray quote as one past the row limit, so the lines after its first
+	 * are read again.
 	 */
-	if (c->oversize) {
-		c->unterminated = c->quote_odd;
-	} else {
+	if (!c->oversize) {
 		if ((error = feed(c, "\n", 1)) < 0)
 			return error;
 		c->unterminated = !c->row_ended;
+		if (c->unterminated && c->first_end)
+			row_resume(c);
 	}
 	c->row_ended = 1;
 row_done:
-	if ((c->oversize || c->unterminated) && (error = parser_reset(c)) < 0)
+	if ((c->oversize || c->unterminated || c->resumed) && (error = parser_reset(c)) < 0)
 		return error;
 	return 1;
 }
@@ -468,7 +512,17 @@ static int row_convert(scli_event *ev, csv_collector *c)
 	int64_t ts = 0;
 	int ts_ok;
 
-	/* an open quote explains a runaway row better than its length */
+	if (c->resumed) {
+		if (c->unterminated)
+			snprintf(c->reason, sizeof(c->reason),
+				 "unterminated quoted field; reading resumes at the next line");
+		else
+			snprintf(c->reason, sizeof(c->reason),
+				 "quoted field still open after %u bytes (a stray quote?); reading "
+				 "resumes at the next line",
+				 SCLI_CSV_ROW_MAX);
+		return 0;
+	}
 	if (c->unterminated) {
 		snprintf(c->reason, sizeof(c->reason), "unterminated quoted field");
 		return 0;
@@ -524,7 +578,7 @@ static int csv_next(scli_event *ev_out, scli_reject *rej_out, scli_collector *ba
 		}
 		if (c->header == HEADER_UNKNOWN) {
 			int is_header = c->hdr_known > 0 && !c->hdr_timestamp && !c->oversize &&
-					!c->unterminated;
+					!c->unterminated && !c->resumed;
 
 			if (!is_header) {
 				c->header = HEADER_NONE;
@@ -580,7 +634,7 @@ int scli_collector_csv_new(scli_collector **out, scli_source *src)
 	c->src = src;
 	c->line = 1;
 	c->fbuf_cap = 1024;
-	if (parser_init(&c->parser) != 0 || !(c->buf = scli_malloc(CSV_READ_BUFFER)) ||
+	if (parser_init(&c->parser) != 0 || !(c->buf = scli_malloc(CSV_BUFFER_SIZE)) ||
 	    !(c->raw = scli_malloc(SCLI_CSV_ROW_MAX + 1)) ||
 	    !(c->fbuf = scli_malloc(c->fbuf_cap))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");

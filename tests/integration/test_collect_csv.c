@@ -288,12 +288,34 @@ static void test_bad_text_fields(void **state)
 	free(t);
 }
 
+#define RESUMES "; reading resumes at the next line"
+
 static void test_unterminated_quote(void **state)
 {
 	(void)state;
+	/* open to the end of the input: the row is its first line, the lines after it are rows */
 	EXPECT(ROW1 "\n\nc1,INGEST,\"t1,2021-03-01T04:00:00Z\n" ROW2 "\n",
-	       EV1 "R3 unterminated quoted field | c1,INGEST,\"t1,2021-03-01T04:00:00Z\\n" ROW2 "\n"
-		   "END");
+	       EV1 "R3 unterminated quoted field" RESUMES
+		   " | c1,INGEST,\"t1,2021-03-01T04:00:00Z\n" EV2 "END");
+	/* the same without a final line break, with CRLF, and with blank lines after it */
+	EXPECT("c1,INGEST,\"t1,2021-03-01T04:00:00Z\r\n\r\n" ROW2 "\r\n\r\n" ROW1,
+	       "R1 unterminated quoted field" RESUMES
+	       " | c1,INGEST,\"t1,2021-03-01T04:00:00Z\n" EV2 EV1 "END");
+	/* a second stray quote in the lines read again: the same rule, line numbers still right */
+	EXPECT("c1,INGEST,\"t1,2021-03-01T04:00:00Z\n" ROW2 "\nc3,INGEST,\"t3,2021-03-01\n\n" ROW1
+	       "\n",
+	       "R1 unterminated quoted field" RESUMES " | c1,INGEST,\"t1,2021-03-01T04:00:00Z\n" EV2
+	       "R3 unterminated quoted field" RESUMES " | c3,INGEST,\"t3,2021-03-01\n" EV1 "END");
+	/* a quoted line break that closes is one row, as before */
+	EXPECT("c1,INGEST,\"t\n1\",2021-03-01T04:00:00Z\n" ROW2 "\n",
+	       "R1 transaction_id contains a control character | c1,INGEST,\"t\\n1\","
+	       "2021-03-01T04:00:00Z\n" EV2 "END");
+	/* a stray quote on the first line of a file with a header: the header still counts */
+	EXPECT("timestamp,customer_id,event_type,transaction_id\n"
+	       "2021-03-01T04:00:00Z,c1,INGEST,\"t1\n"
+	       "2021-03-01T04:00:00Z,c1,INGEST,t1\n",
+	       "R2 unterminated quoted field" RESUMES " | 2021-03-01T04:00:00Z,c1,INGEST,\"t1\n" EV1
+	       "END");
 	EXPECT(ROW1 "\n\"c2", EV1 "R2 unterminated quoted field | \"c2\nEND");
 	/* a closing quote as the very last byte is not unterminated */
 	EXPECT("c1,INGEST,t1,\"2021-03-01T04:00:00Z\"", EV1 "END");
@@ -324,20 +346,86 @@ static void test_long_rows(void **state)
 	memcpy(input + n, S("\",INGEST,t1,2021\n" ROW2));
 	n += sizeof("\",INGEST,t1,2021\n" ROW2) - 1;
 
+	/* its quoted field is still open at the limit: line 3 alone is the reject, and
+	 * line 4 is read again, itself a row over the limit */
 	t = transcript(input, n);
 	assert_prefix(t, EV1 "R2 customer_id is longer than 128 bytes | aaaa");
-	assert_non_null(strstr(t, "aaaa,INGEST,t1,2021\nR3 row is longer than 1048576 bytes | "
-				  "\"x\"\"\\nbbbb"));
+	assert_non_null(strstr(t, "aaaa,INGEST,t1,2021\nR3 quoted field still open after 1048576 "
+				  "bytes (a stray quote?)" RESUMES " | \"x\"\"\n"
+				  "R4 row is longer than 1048576 bytes | bbbb"));
 	assert_non_null(strstr(t, "bbbb\n" EV2 "END"));
 	free(t);
 
-	/* an over-long row that never closes its quote */
+	/* one line over the limit that never closes its quote: rejected to its end */
 	input[0] = '"';
 	memset(input + 1, 'c', big);
-	t = transcript(input, big + 1);
-	assert_prefix(t, "R1 unterminated quoted field | \"ccc");
+	memcpy(input + big + 1, S("\n" ROW1 "\n"));
+	t = transcript(input, big + 2 + sizeof(ROW1));
+	assert_prefix(t, "R1 row is longer than 1048576 bytes | \"ccc");
+	assert_non_null(strstr(t, "ccc\n" EV1 "END"));
 	free(t);
 	free(input);
+}
+
+/*
+ * A stray quote, then many good rows (over 1 MiB of them): the stray line is
+ * the one reject, every row after it loads, and line numbers stay right
+ * across the text put back and the reads after it (rejects at known lines).
+ */
+static void stray_quote_then_rows(const char *eol, int header)
+{
+	const unsigned rows = 100000;
+	unsigned first = header ? 2 : 1, i, events = 0, rejects = 0;
+	uint64_t lines[4];
+	strbuf in = {0};
+	scli_source *src = NULL;
+	scli_collector *col = NULL;
+	scli_event ev;
+	scli_reject rej;
+	int kind;
+
+	if (header)
+		sb_printf(&in, "customer_id,event_type,transaction_id,timestamp%s", eol);
+	sb_printf(&in, "c1,e,\"t0,2021-03-01T00:00:00Z%s", eol);
+	for (i = 1; i <= rows; i++) {
+		if (i == 30000 || i == rows)
+			sb_printf(&in, "c%u,e,t%u,2021-02-30%s", i % 7, i, eol);
+		else
+			sb_printf(&in, "c%u,e,t%u,2021-03-01T04:00:00Z%s", i % 7, i, eol);
+	}
+	assert_int_equal(scli_source_from_memory(&src, in.p, in.len, "gen"), 0);
+	free(in.p);
+	assert_int_equal(scli_collector_csv_new(&col, src), 0);
+	while ((kind = scli_collector_next(&ev, &rej, col)) > 0) {
+		if (kind == SCLI_NEXT_EVENT) {
+			events++;
+			continue;
+		}
+		assert_true(rejects < 3);
+		lines[rejects++] = rej.line;
+		if (rejects == 1) {
+			assert_string_equal(rej.reason,
+					    "quoted field still open after 1048576 bytes "
+					    "(a stray quote?)" RESUMES);
+			assert_string_equal(rej.raw, "c1,e,\"t0,2021-03-01T00:00:00Z");
+		}
+	}
+	assert_int_equal(kind, SCLI_NEXT_END);
+	assert_int_equal(rejects, 3);
+	assert_int_equal(lines[0], first);
+	assert_int_equal(lines[1], first + 30000);
+	assert_int_equal(lines[2], first + rows);
+	assert_int_equal(events, rows - 2);
+	scli_collector_free(col);
+	scli_source_free(src);
+}
+
+static void test_stray_quote_resumes(void **state)
+{
+	(void)state;
+	stray_quote_then_rows("\n", 0);
+	stray_quote_then_rows("\r\n", 1);
+	stray_quote_then_rows("\r", 0);
 }
 
 /* A long input through the public loop: counts, and the last line number. */
@@ -607,6 +695,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_timestamps),
 	    cmocka_unit_test(test_bad_text_fields),
 	    cmocka_unit_test(test_unterminated_quote),
+	    cmocka_unit_test(test_stray_quote_resumes),
 	    cmocka_unit_test(test_long_rows),
 	    cmocka_unit_test(test_many_rows),
 	    cmocka_unit_test(test_memory_source),
