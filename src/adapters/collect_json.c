@@ -40,11 +40,15 @@
  * Fields are matched like CSV header names: '_' removed, case ignored, so
  * customer_id, customerId and CUSTOMER_ID are the same key. A null counts as
  * missing; a key given twice (in any spelling) is a reject, not a guess.
- * customer_id and transaction_id may also be integer numbers, because real
- * APIs send numeric ids: cJSON keeps only a double, so an integer is accepted
- * when it is exact (|n| <= 2^53) and stored in plain decimal ("1e3" and 1000
- * are the same id, as they are the same JSON number); anything else is
- * rejected with a reason asking for a string rather than stored altered.
+ * The ids may also be integer numbers, because real APIs send numeric ids.
+ * cJSON keeps only a double, which rounds above 2^53 (9007199254740993 would
+ * become ...992 and merge two transactions), so a number is read from its
+ * text in the object instead (member_value_text): an id is its digits as
+ * written, sign included, whatever their count; a fraction or an exponent is
+ * rejected with a reason asking for a string rather than stored altered. A
+ * numeric timestamp (Unix seconds) is read from its digits too, exactly to the
+ * microsecond like a text timestamp's fraction (extra digits truncated),
+ * where a double is off by microseconds far from 1970.
  */
 #include "collect_common.h"
 #include "scli/alloc.h"
@@ -68,8 +72,6 @@
 #define JSON_STACK_DEPTH 2048
 /* How much of a bad timestamp, or of the text near a syntax error, a reason quotes. */
 #define JSON_NEAR_MAX 20
-/* The largest integer a double holds exactly, and so every smaller one too. */
-#define JSON_EXACT_INT_MAX 9007199254740992.0
 
 enum { FLD_CUSTOMER_ID, FLD_EVENT_TYPE, FLD_TRANSACTION_ID, FLD_TIMESTAMP, FLD_COUNT };
 
@@ -509,25 +511,173 @@ static int has_nul_escape(const char *p, size_t len)
 	return 0;
 }
 
-/* An integer id as text (see the top of the file). Returns its length, or 0 with a reason set. */
-static size_t id_from_number(json_collector *c, char *out, size_t size, const cJSON *v, int k)
-{
-	double d = v->valuedouble;
-	int64_t i;
+/* ---- numbers as written -------------------------------------------------- */
 
-	if (!(d >= -JSON_EXACT_INT_MAX && d <= JSON_EXACT_INT_MAX)) {
-		snprintf(c->reason, sizeof(c->reason),
-			 "%s is a number too large to read exactly; send it as a string",
-			 field_names[k]);
-		return 0;
+static const char *skip_json_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/* p at a '"': just past its closing quote (or end). */
+static const char *skip_json_string(const char *p, const char *end)
+{
+	for (p++; p < end && *p != '"'; p++)
+		if (*p == '\\')
+			p++;
+	return p < end ? p + 1 : end;
+}
+
+/* Just past the value at p: a string, a nested object or array, or a bare word. */
+static const char *skip_json_value(const char *p, const char *end)
+{
+	size_t depth = 0;
+
+	if (p < end && *p == '"')
+		return skip_json_string(p, end);
+	if (p < end && *p != '{' && *p != '[') {
+		while (p < end && !is_token_end(*p))
+			p++;
+		return p;
 	}
-	i = (int64_t)d;
-	if ((double)i != d) {
-		snprintf(c->reason, sizeof(c->reason), "%s must be a string or an integer",
-			 field_names[k]);
-		return 0;
+	while (p < end) {
+		if (*p == '"') {
+			p = skip_json_string(p, end);
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			return p + 1;
+		p++;
 	}
-	return (size_t)snprintf(out, size, "%" PRId64, i);
+	return end;
+}
+
+/*
+ * The text of the value of member number `index` (0 = first) of the object in
+ * text[0..len), which cJSON has accepted: cJSON keeps members in the order
+ * written, so a child's position finds its text. Sets *out and returns its length.
+ */
+static size_t member_value_text(const char **out, const char *text, size_t len, size_t index)
+{
+	const char *p = text, *end = text + len, *v;
+	size_t i;
+
+	p = skip_json_space(p, end);
+	p = p < end ? p + 1 : end; /* '{' */
+	for (i = 0;; i++) {
+		p = skip_json_space(p, end);
+		p = skip_json_space(skip_json_string(p, end), end);
+		p = skip_json_space(p < end ? p + 1 : end, end); /* ':' */
+		v = p;
+		p = skip_json_value(p, end);
+		if (i == index || p >= end)
+			break;
+		p = skip_json_space(p, end);
+		p = p < end ? p + 1 : end; /* ',' */
+	}
+	*out = v;
+	return (size_t)(p - v);
+}
+
+/*
+ * An id given as a number: its text, as written (see the top of the file).
+ * Returns 1, or 0 with a reason set.
+ */
+static int id_from_number(json_collector *c, const char *num, size_t len, int k)
+{
+	size_t i = len > 0 && num[0] == '-';
+
+	if (i == len)
+		goto fraction;
+	for (; i < len; i++)
+		if (num[i] < '0' || num[i] > '9')
+			goto fraction;
+	return 1;
+fraction:
+	snprintf(c->reason, sizeof(c->reason),
+		 "%s is a number with a fraction or an exponent; send it as a string",
+		 field_names[k]);
+	return 0;
+}
+
+/* Saturating decimal digits: enough for an exponent, which only needs to be "huge". */
+static long digits_value(const char **p, const char *end)
+{
+	long v = 0;
+
+	for (; *p < end && **p >= '0' && **p <= '9'; (*p)++)
+		if (v < 100000000)
+			v = v * 10 + (**p - '0');
+	return v;
+}
+
+/*
+ * Unix seconds as written in JSON (`-?digits[.digits][e[+-]digits]`) to
+ * microseconds, exactly: the digits shifted by the exponent, the fraction
+ * below a microsecond dropped toward negative infinity (as a text timestamp's
+ * extra digits are). Returns 0, or SCLI_EINVALID with *why.
+ */
+static int timestamp_from_number(int64_t *out, const char *num, size_t len, const char **why)
+{
+	const char *p = num, *end = num + len, *int_start, *frac = NULL;
+	size_t int_len, frac_len = 0, i, ndig;
+	long point, exp10 = 0;
+	int neg = p < end && *p == '-', rest = 0, big = 0;
+	uint64_t us = 0;
+
+	p += neg;
+	int_start = p;
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	int_len = (size_t)(p - int_start);
+	if (p < end && *p == '.') {
+		frac = ++p;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		frac_len = (size_t)(p - frac);
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		int eneg = ++p < end && *p == '-';
+
+		p += p < end && (*p == '-' || *p == '+');
+		exp10 = digits_value(&p, end);
+		exp10 = eneg ? -exp10 : exp10;
+	}
+	if (p != end || int_len + frac_len == 0) {
+		*why = "not a number";
+		return SCLI_EINVALID;
+	}
+	/* the value is 0.DIGITS x 10^(int_len + exp10), DIGITS the integer then the
+	 * fraction digits: the first `point` of them are whole microseconds */
+	point = (long)int_len + exp10 + 6;
+	ndig = int_len + frac_len;
+	for (i = 0; i < ndig; i++) {
+		char d = i < int_len ? int_start[i] : frac[i - int_len];
+
+		if ((long)i >= point) {
+			rest |= d != '0';
+		} else if (!big) {
+			us = us * 10 + (uint64_t)(d - '0');
+			big = us > (uint64_t)SCLI_TIMESTAMP_MAX + 1;
+		}
+	}
+	for (; (long)i < point && us != 0 && !big; i++) {
+		us *= 10;
+		big = us > (uint64_t)SCLI_TIMESTAMP_MAX + 1;
+	}
+	if (big)
+		goto out_of_range;
+	/* us <= MAX + 1, so the negation and the floor fit in int64_t */
+	*out = neg ? -(int64_t)us - rest : (int64_t)us;
+	if (*out < SCLI_TIMESTAMP_MIN || *out > SCLI_TIMESTAMP_MAX)
+		goto out_of_range;
+	return 0;
+out_of_range:
+	*why = "seconds are outside years 0001-9999";
+	return SCLI_EINVALID;
 }
 
 /* Turn a parsed object into an event or a reject reason. Returns 1 event, 0 reject. */
@@ -535,14 +685,13 @@ static int object_convert(scli_event *ev, json_collector *c, const cJSON *obj)
 {
 	const cJSON *f[FLD_COUNT] = {NULL};
 	const cJSON *item;
-	const char *s[FLD_TIMESTAMP];
-	size_t n[FLD_TIMESTAMP];
-	char ids[FLD_TIMESTAMP][32];
+	const char *s[FLD_COUNT];
+	size_t n[FLD_COUNT], at[FLD_COUNT] = {0}, i;
 	const char *why = NULL, *ts_why = NULL;
 	int64_t ts = 0;
 	int k, ts_ok;
 
-	for (item = obj->child; item; item = item->next) {
+	for (item = obj->child, i = 0; item; item = item->next, i++) {
 		if (!item->string || cJSON_IsNull(item) || (k = field_key(item->string)) < 0)
 			continue;
 		if (f[k]) {
@@ -550,28 +699,24 @@ static int object_convert(scli_event *ev, json_collector *c, const cJSON *obj)
 			return 0;
 		}
 		f[k] = item;
+		at[k] = i;
 	}
 	for (k = 0; k < FLD_COUNT; k++) {
 		if (!f[k]) {
 			snprintf(c->reason, sizeof(c->reason), "%s is missing", field_names[k]);
 			return 0;
 		}
-		if (k == FLD_TIMESTAMP) {
-			if (!cJSON_IsString(f[k]) && !cJSON_IsNumber(f[k])) {
-				snprintf(c->reason, sizeof(c->reason),
-					 "timestamp must be a string or a number");
-				return 0;
-			}
-		} else if (cJSON_IsString(f[k])) {
+		if (cJSON_IsString(f[k])) {
 			s[k] = f[k]->valuestring;
 			n[k] = strlen(s[k]);
-		} else if (cJSON_IsNumber(f[k]) && k != FLD_EVENT_TYPE) {
-			if (!(n[k] = id_from_number(c, ids[k], sizeof(ids[k]), f[k], k)))
+		} else if (cJSON_IsNumber(f[k])) {
+			/* a number is taken from its text, never from cJSON's double */
+			n[k] = member_value_text(&s[k], c->text, c->text_len, at[k]);
+			if (k != FLD_TIMESTAMP && !id_from_number(c, s[k], n[k], k))
 				return 0;
-			s[k] = ids[k];
 		} else {
-			snprintf(c->reason, sizeof(c->reason), "%s must be a string",
-				 field_names[k]);
+			snprintf(c->reason, sizeof(c->reason), "%s must be a string%s",
+				 field_names[k], k == FLD_TIMESTAMP ? " or a number" : "");
 			return 0;
 		}
 	}
@@ -581,14 +726,14 @@ static int object_convert(scli_event *ev, json_collector *c, const cJSON *obj)
 	}
 	item = f[FLD_TIMESTAMP];
 	if (cJSON_IsNumber(item)) {
-		ts_ok = scli_timestamp_from_unix_seconds(&ts, item->valuedouble, &ts_why) == 0;
-	} else if (!item->valuestring[0]) {
+		ts_ok =
+		    timestamp_from_number(&ts, s[FLD_TIMESTAMP], n[FLD_TIMESTAMP], &ts_why) == 0;
+	} else if (!n[FLD_TIMESTAMP]) {
 		/* said as the CSV collector says it */
 		ts_ok = 0;
 		ts_why = "timestamp is empty";
 	} else {
-		ts_ok = scli_timestamp_parse(&ts, item->valuestring, strlen(item->valuestring),
-					     &ts_why) == 0;
+		ts_ok = scli_timestamp_parse(&ts, s[FLD_TIMESTAMP], n[FLD_TIMESTAMP], &ts_why) == 0;
 	}
 	/* the text fields' faults first, as the CSV collector reports them */
 	if (scli_event_set(ev, s[FLD_CUSTOMER_ID], n[FLD_CUSTOMER_ID], s[FLD_EVENT_TYPE],
@@ -598,13 +743,18 @@ static int object_convert(scli_event *ev, json_collector *c, const cJSON *obj)
 		return 0;
 	}
 	if (!ts_ok) {
-		if (cJSON_IsNumber(item))
-			snprintf(c->reason, sizeof(c->reason), "timestamp %.15g: %s",
-				 item->valuedouble, ts_why);
-		else if (!item->valuestring[0])
+		if (cJSON_IsNumber(item)) {
+			char quoted[JSON_NEAR_MAX + 1];
+			int cut;
+
+			quote_text(quoted, JSON_NEAR_MAX, s[FLD_TIMESTAMP], n[FLD_TIMESTAMP], &cut);
+			snprintf(c->reason, sizeof(c->reason), "timestamp %s%s: %s", quoted,
+				 cut ? "..." : "", ts_why);
+		} else if (!n[FLD_TIMESTAMP]) {
 			snprintf(c->reason, sizeof(c->reason), "%s", ts_why);
-		else
-			reason_timestamp(c, item->valuestring, strlen(item->valuestring), ts_why);
+		} else {
+			reason_timestamp(c, s[FLD_TIMESTAMP], n[FLD_TIMESTAMP], ts_why);
+		}
 		return 0;
 	}
 	return 1;

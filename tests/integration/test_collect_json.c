@@ -188,12 +188,53 @@ static void test_numeric_timestamps(void **state)
 	       "E c1|INGEST|t1|2021-03-01T04:01:07Z\n"
 	       "E c1|INGEST|t1|1970-01-01T00:00:00Z\n"
 	       "E c1|INGEST|t1|1969-12-31T23:59:58.5Z\n"
-	       "R8 timestamp 1e+300: seconds are outside years 0001-9999 | {" TEXT1
+	       "R8 timestamp 1e300: seconds are outside years 0001-9999 | {" TEXT1
 	       ",\"timestamp\":1e300}\n"
 	       "R9 timestamp must be a string or a number | {" TEXT1 ",\"timestamp\":true}\n"
 	       "R10 timestamp must be a string or a number | {" TEXT1 ",\"timestamp\":{\"s\":1}}\n"
 	       "R11 timestamp must be a string or a number | {" TEXT1 ",\"timestamp\":[1]}\n"
 	       "END");
+}
+
+/* Numeric timestamps are exact to the microsecond, from their digits: a double is
+ * not (253402300799.999999 is 30 us off as one), and extra digits are truncated
+ * as in a text timestamp. */
+static void test_numeric_timestamps_exact(void **state)
+{
+	(void)state;
+	EXPECT(
+	    "{" TEXT1 ",\"timestamp\":1614571267.123456}\n"
+	    "{" TEXT1 ",\"timestamp\":1614571267.1234569}\n"
+	    "{" TEXT1 ",\"timestamp\":253402300799.999999}\n"
+	    "{" TEXT1 ",\"timestamp\":253402300800}\n"
+	    "{" TEXT1 ",\"timestamp\":-62135596800}\n"
+	    "{" TEXT1 ",\"timestamp\":-62135596800.000001}\n"
+	    "{" TEXT1 ",\"timestamp\":-0.0000001}\n"
+	    "{" TEXT1 ",\"timestamp\":16145712671234565e-7}\n"
+	    "{" TEXT1 ",\"timestamp\":0.0000016145712671e+15}\n"
+	    "{" TEXT1 ",\"timestamp\":0e999999999999}\n"
+	    "{" TEXT1 ",\"timestamp\":1e-999999999999}\n"
+	    "{" TEXT1 ",\"timestamp\":-1e-999999999999}\n"
+	    "{" TEXT1 ",\"timestamp\":1614571267.45E0}\n"
+	    "{" TEXT1 ",\"timestamp\":-99999999999999999999999999}\n",
+	    "E c1|INGEST|t1|2021-03-01T04:01:07.123456Z\n"
+	    "E c1|INGEST|t1|2021-03-01T04:01:07.123456Z\n"
+	    "E c1|INGEST|t1|9999-12-31T23:59:59.999999Z\n"
+	    "R4 timestamp 253402300800: seconds are outside years 0001-9999 | {" TEXT1
+	    ",\"timestamp\":253402300800}\n"
+	    "E c1|INGEST|t1|0001-01-01T00:00:00Z\n"
+	    "R6 timestamp -62135596800.000001: seconds are outside years 0001-9999 | {" TEXT1
+	    ",\"timestamp\":-62135596800.000001}\n"
+	    "E c1|INGEST|t1|1969-12-31T23:59:59.999999Z\n"
+	    "E c1|INGEST|t1|2021-03-01T04:01:07.123456Z\n"
+	    "E c1|INGEST|t1|2021-03-01T04:01:07.1Z\n"
+	    "E c1|INGEST|t1|1970-01-01T00:00:00Z\n"
+	    "E c1|INGEST|t1|1970-01-01T00:00:00Z\n"
+	    "E c1|INGEST|t1|1969-12-31T23:59:59.999999Z\n"
+	    "E c1|INGEST|t1|2021-03-01T04:01:07.45Z\n"
+	    "R14 timestamp -9999999999999999999...: seconds are outside years 0001-9999 | {" TEXT1
+	    ",\"timestamp\":-99999999999999999999999999}\n"
+	    "END");
 }
 
 static void test_timestamp_spellings(void **state)
@@ -285,8 +326,7 @@ static void test_field_problems(void **state)
 	    "R5 timestamp is missing | {" TEXT1 ",\"timestamp\":null}\n"
 	    "R6 customer_id must be a string | {\"customer_id\":true,\"event_type\":\"INGEST\","
 	    "\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
-	    "R7 event_type must be a string | {\"customer_id\":\"c1\",\"event_type\":7,"
-	    "\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
+	    "E c1|7|t1|2021-03-01T00:00:00Z\n"
 	    "R8 transaction_id must be a string | {\"customer_id\":\"c1\",\"event_type\":"
 	    "\"INGEST\",\"transaction_id\":[\"t1\"],\"timestamp\":\"2021-03-01\"}\n"
 	    "R9 customer_id must be a string | {\"customer_id\":{},\"event_type\":\"INGEST\","
@@ -296,34 +336,46 @@ static void test_field_problems(void **state)
 	    "END");
 }
 
-/* Integer ids are taken as their decimal text, when a double holds them exactly. */
+#define IDS(c, e, t) "{\"customer_id\":" c ",\"event_type\":" e ",\"transaction_id\":" t ","
+#define AT "\"timestamp\":\"2021-03-01\"}"
+
+/* Ids given as numbers are their digits as written, however many (a double would
+ * round those above 2^53); a fraction or an exponent is rejected. */
 static void test_numeric_ids(void **state)
 {
 	(void)state;
-	EXPECT(
-	    "{\"customer_id\":42,\"event_type\":\"INGEST\",\"transaction_id\":-7,"
-	    "\"timestamp\":\"2021-03-01\"}\n"
-	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":9007199254740992,"
-	    "\"timestamp\":\"2021-03-01\"}\n"
-	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":1e3,"
-	    "\"timestamp\":\"2021-03-01\"}\n"
-	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":0,"
-	    "\"timestamp\":\"2021-03-01\"}\n"
-	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":"
-	    "12345678901234567890,"
-	    "\"timestamp\":\"2021-03-01\"}\n"
-	    "{\"customer_id\":1.5,\"event_type\":\"INGEST\",\"transaction_id\":\"t1\","
-	    "\"timestamp\":\"2021-03-01\"}\n",
-	    "E 42|INGEST|-7|2021-03-01T00:00:00Z\n"
-	    "E c1|INGEST|9007199254740992|2021-03-01T00:00:00Z\n"
-	    "E c1|INGEST|1000|2021-03-01T00:00:00Z\n"
-	    "E c1|INGEST|0|2021-03-01T00:00:00Z\n"
-	    "R5 transaction_id is a number too large to read exactly; send it as a string | "
-	    "{\"customer_id\":\"c1\",\"event_type\":\"INGEST\",\"transaction_id\":"
-	    "12345678901234567890,\"timestamp\":\"2021-03-01\"}\n"
-	    "R6 customer_id must be a string or an integer | {\"customer_id\":1.5,"
-	    "\"event_type\":\"INGEST\",\"transaction_id\":\"t1\",\"timestamp\":\"2021-03-01\"}\n"
-	    "END");
+	EXPECT(IDS("42", "\"INGEST\"", "-7") AT "\n" IDS("\"c1\"", "\"INGEST\"", "9007199254740992")
+		   AT "\n" IDS("\"c1\"", "\"INGEST\"", "9007199254740993") AT
+	       "\n" IDS("\"c1\"", "\"INGEST\"", "0") AT
+	       "\n" IDS("\"c1\"", "\"INGEST\"", "123456789012345678901234567890") AT
+	       "\n" IDS("18446744073709551617", "3", "-9223372036854775809") AT
+	       "\n" IDS("\"c1\"", "\"INGEST\"", "1e3") AT "\n" IDS("1.5", "\"INGEST\"", "\"t1\"") AT
+	       "\n" IDS("\"c1\"", "1.0", "\"t1\"") AT "\n" IDS("\"c1\"", "\"INGEST\"", "-2E+2") AT
+	       "\n"
+	       /* the same names elsewhere in the object do not confuse where the text is */
+	       "{\"p\":{\"transaction_id\":1},\"q\":\"\\\",transaction_id\\\":2\",\"customer_id\":"
+	       "\"c1\", \"event_type\" : \"INGEST\" ,\"transaction_id\" :\n 9007199254740995 "
+	       ",\"x\":[1,{\"a\":2}]," AT "\n",
+	       "E 42|INGEST|-7|2021-03-01T00:00:00Z\n"
+	       "E c1|INGEST|9007199254740992|2021-03-01T00:00:00Z\n"
+	       "E c1|INGEST|9007199254740993|2021-03-01T00:00:00Z\n"
+	       "E c1|INGEST|0|2021-03-01T00:00:00Z\n"
+	       "E c1|INGEST|123456789012345678901234567890|2021-03-01T00:00:00Z\n"
+	       "E 18446744073709551617|3|-9223372036854775809|2021-03-01T00:00:00Z\n"
+	       "R7 transaction_id is a number with a fraction or an exponent; send it as a "
+	       "string | " IDS("\"c1\"", "\"INGEST\"", "1e3") AT
+	       "\n"
+	       "R8 customer_id is a number with a fraction or an exponent; send it as a "
+	       "string | " IDS("1.5", "\"INGEST\"", "\"t1\"") AT
+	       "\n"
+	       "R9 event_type is a number with a fraction or an exponent; send it as a "
+	       "string | " IDS("\"c1\"", "1.0", "\"t1\"") AT
+	       "\n"
+	       "R10 transaction_id is a number with a fraction or an exponent; send it as a "
+	       "string | " IDS("\"c1\"", "\"INGEST\"", "-2E+2") AT
+	       "\n"
+	       "E c1|INGEST|9007199254740995|2021-03-01T00:00:00Z\n"
+	       "END");
 }
 
 static void test_bad_text_fields(void **state)
@@ -768,6 +820,7 @@ int main(void)
 	    cmocka_unit_test(test_key_spellings),
 	    cmocka_unit_test(test_extra_keys_and_nested_values),
 	    cmocka_unit_test(test_numeric_timestamps),
+	    cmocka_unit_test(test_numeric_timestamps_exact),
 	    cmocka_unit_test(test_timestamp_spellings),
 	    cmocka_unit_test(test_bad_timestamp_strings),
 	    cmocka_unit_test(test_field_problems),
