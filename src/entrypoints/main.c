@@ -94,19 +94,138 @@ static const char *option_name(const char *arg)
 	return name;
 }
 
-/* getopt_long over a sub-command's arguments; reports bad options as usage errors. */
-int cli_next_option(int argc, char **argv, const struct option *opts, const char *cmd)
+/* Optimal string alignment distance: Levenshtein, plus a swap of two neighbours. */
+static size_t edit_distance(const char *a, size_t n, const char *b)
 {
-	int c = getopt_long(argc, argv, ":h", opts, NULL);
+	enum { MAX = 64 };
+	size_t rows[3][MAX + 1], *prev2 = rows[0], *prev = rows[1], *cur = rows[2], *t;
+	size_t m = strlen(b), i, j;
 
-	if (c == '?')
-		return cli_usage_error(cmd, "unknown option '%s'", option_name(argv[optind - 1])),
+	if (n > MAX || m > MAX)
+		return (size_t)-1;
+	for (j = 0; j <= m; j++)
+		prev[j] = j;
+	for (i = 1; i <= n; i++) {
+		cur[0] = i;
+		for (j = 1; j <= m; j++) {
+			size_t cost = a[i - 1] != b[j - 1], d = prev[j - 1] + cost;
+
+			if (prev[j] + 1 < d)
+				d = prev[j] + 1;
+			if (cur[j - 1] + 1 < d)
+				d = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < d)
+				d = prev2[j - 2] + 1;
+			cur[j] = d;
+		}
+		t = prev2, prev2 = prev, prev = cur, cur = t;
+	}
+	return prev[m];
+}
+
+/*
+ * The real option a mistyped one most likely meant: the nearest by edit
+ * distance when it is close (one edit for short names, two for longer ones),
+ * else the only option the name begins (`--skip` for `--skip-empty`); NULL if
+ * none fits.
+ */
+static const char *closest_option(const char *typed, size_t len, const struct option *opts)
+{
+	const struct option *o, *best = NULL, *prefix_of = NULL;
+	size_t best_d = len <= 4 ? 1 : 2, d;
+	int prefixes = 0;
+
+	for (o = opts; o->name; o++) {
+		if ((d = edit_distance(typed, len, o->name)) <= best_d && (!best || d < best_d))
+			best = o, best_d = d;
+		if (len && !strncmp(o->name, typed, len))
+			prefix_of = o, prefixes++;
+	}
+	if (best)
+		return best->name;
+	return prefixes == 1 ? prefix_of->name : NULL;
+}
+
+/*
+ * glibc's getopt_long takes any unambiguous prefix of a long option, so a
+ * mistyped `--form` silently became `--format`. Before getopt_long reads a
+ * vector, every long option in it must be a whole name: read the vector as
+ * getopt_long will (a required value is the next element unless given with
+ * '='; `stop_at_command` stops at the first non-option, like a leading '+'),
+ * and report the first that is not, with a suggestion. 0, or -2 once reported.
+ */
+static int check_long_options(int argc, char **argv, const struct option *opts,
+			      bool stop_at_command, const char *cmd)
+{
+	char msg[160];
+	const struct option *o;
+	const char *arg, *near;
+	size_t len;
+	int k;
+
+	for (k = 1; k < argc && strcmp(argv[k], "--"); k++) {
+		arg = argv[k];
+		if (arg[0] != '-' || arg[1] == '\0') {
+			if (stop_at_command)
+				break;
+			continue;
+		}
+		if (arg[1] != '-') /* short options: getopt_long checks them, none takes a value */
+			continue;
+		len = strcspn(arg + 2, "=");
+		for (o = opts; o->name; o++)
+			if (strlen(o->name) == len && !strncmp(o->name, arg + 2, len))
+				break;
+		if (!o->name) {
+			near = closest_option(arg + 2, len, opts);
+			snprintf(msg, sizeof(msg), "unknown option '%s'%s%s%s", option_name(arg),
+				 near ? " (did you mean --" : "", near ? near : "",
+				 near ? "?)" : "");
+			return cli_usage_error(cmd, "%s", msg), -2;
+		}
+		if (arg[2 + len] == '=' && o->has_arg == no_argument)
+			return cli_usage_error(cmd, "option '%s' takes no value", option_name(arg)),
+			       -2;
+		if (arg[2 + len] != '=' && o->has_arg == required_argument)
+			k++;
+	}
+	return 0;
+}
+
+/*
+ * getopt_long, whole option names only (check_long_options, once per vector),
+ * and every problem reported as a usage error: -1 at the end, -2 once reported.
+ */
+static int next_option(int argc, char **argv, const char *optstring, const struct option *opts,
+		       const char *cmd)
+{
+	static char **checked;
+	char short_opt[3] = "-?";
+	int c;
+
+	if (argv != checked) {
+		checked = argv;
+		if (check_long_options(argc, argv, opts, optstring[0] == '+', cmd) < 0)
+			return -2;
+	}
+	c = getopt_long(argc, argv, optstring, opts, NULL);
+	if (c == '?') { /* long options were checked: an unknown short one */
+		short_opt[1] = (char)optopt;
+		return cli_usage_error(cmd, "unknown option '%s'",
+				       optopt ? short_opt : option_name(argv[optind - 1])),
 		       -2;
+	}
 	if (c == ':')
 		return cli_usage_error(cmd, "option '%s' needs a value",
 				       option_name(argv[optind - 1])),
 		       -2;
 	return c;
+}
+
+int cli_next_option(int argc, char **argv, const struct option *opts, const char *cmd)
+{
+	return next_option(argc, argv, ":h", opts, cmd);
 }
 
 /* ---- init-db ------------------------------------------------------------ */
@@ -249,7 +368,8 @@ static void print_main_usage(FILE *out)
 	fprintf(out, main_usage, list);
 }
 
-int main(int argc, char **argv)
+/* The global options, then the command. */
+static int run_command(int argc, char **argv)
 {
 	static const struct option opts[] = {{"database", required_argument, NULL, 'd'},
 					     {"help", no_argument, NULL, 'h'},
@@ -260,7 +380,7 @@ int main(int argc, char **argv)
 	int c;
 
 	/* '+': stop at the command name; its options are parsed by the command. */
-	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((c = next_option(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (!*optarg) /* an unset variable, most likely: never fall back silently */
@@ -274,12 +394,8 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("scli %s\n", SCLI_VERSION);
 			return EXIT_OK;
-		case ':':
-			return cli_usage_error(NULL, "option '%s' needs a value",
-					       option_name(argv[optind - 1]));
 		default:
-			return cli_usage_error(NULL, "unknown option '%s'",
-					       option_name(argv[optind - 1]));
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
@@ -296,4 +412,9 @@ int main(int argc, char **argv)
 		}
 	}
 	return cli_usage_error(NULL, "unknown command '%s'", argv[optind]);
+}
+
+int main(int argc, char **argv)
+{
+	return run_command(argc, argv);
 }

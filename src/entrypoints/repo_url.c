@@ -68,6 +68,12 @@ int cli_open_repo(scli_repo **out, const char *url, bool create)
 	/* libpq takes URLs and key=value strings alike; the adapter never echoes a password. */
 	if (is_postgres_url(url))
 		return scli_repo_postgres_open(out, url);
+	/* Only a bare path is echoed: anything with a scheme or an '@' may hold a password. */
+	if (!strstr(url, "://") && !strchr(url, '@'))
+		return scli_error_set(SCLI_EINVALID,
+				      "unrecognised database URL \"%s\": for a SQLite file, write "
+				      "sqlite:%s",
+				      url, url);
 	return scli_error_set(SCLI_EINVALID,
 			      "unrecognised database URL (expected sqlite:PATH, postgresql://..., "
 			      "postgres://... or a key=value connection string)");
