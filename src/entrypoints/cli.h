@@ -61,6 +61,13 @@ const char *cli_database_url(const char *flag);
  */
 int cli_open_repo(scli_repo **out, const char *url, bool create);
 
+/*
+ * The columns a terminal gives a UTF-8 string (wcwidth), not its bytes, and
+ * the spaces that pad it to `width` columns (0 when it is wider).
+ */
+size_t cli_display_width(const char *s);
+int cli_padding(const char *s, size_t width);
+
 /* Output formats of `count`. */
 typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } cli_format;
 

@@ -97,7 +97,10 @@ void cli_mask_database_url(char *out, size_t cap, const char *url)
 
 static void row(const char *name, const char *value, const char *source)
 {
-	printf("%-12s %-48s %s\n", name, value && *value ? value : "(not set)", source);
+	const char *v = value && *value ? value : "(not set)";
+
+	/* padded by columns, not bytes: a path may be in any script */
+	printf("%-12s %s%*s %s\n", name, v, cli_padding(v, 48), "", source);
 }
 
 /* A setting read from the environment only (flags belong to other commands). */

@@ -11,26 +11,27 @@ const char cli_loads_usage[] =
     "usage: scli [--database URL] loads [--limit N] [--format table|json]\n"
     "\n"
     "List recent loads from the load ledger, newest first: id, state\n"
-    "(running, completed, failed; a killed load stays `running`), start\n"
-    "and end, the four figures, the source and its size.\n"
+    "(running, completed, failed; a killed load stays `running`), the\n"
+    "collector that read the source (empty for loads recorded before scli\n"
+    "knew it), start and end, the four figures, the source and its size.\n"
     "\n"
     "  --limit N      how many (default 20)\n"
     "  --format F     table (default) or json\n";
 
+/* One table row into ctx (a FILE *); the source, any length, comes last. */
 static int print_load_row(void *ctx, const scli_load_record *rec)
 {
 	char started[SCLI_TIMESTAMP_BUFSZ], ended[SCLI_TIMESTAMP_BUFSZ] = "-";
 
-	(void)ctx;
 	/* whole seconds are enough to read a ledger */
 	scli_timestamp_format(started, rec->started_us - rec->started_us % 1000000);
 	if (rec->ended_us)
 		scli_timestamp_format(ended, rec->ended_us - rec->ended_us % 1000000);
-	printf("%6lld  %-9s  %-20s  %-20s  %10llu  %10llu  %10llu  %8llu  %s%s%s\n",
-	       (long long)rec->id, scli_load_state_name(rec->state), started, ended,
-	       (unsigned long long)rec->rows_read, (unsigned long long)rec->inserted,
-	       (unsigned long long)rec->duplicates, (unsigned long long)rec->rejected, rec->source,
-	       rec->error[0] ? "  -- " : "", rec->error);
+	fprintf(ctx, "%6lld  %-9s  %-9s  %-20s  %-20s  %10llu  %10llu  %10llu  %8llu  %s%s%s\n",
+		(long long)rec->id, scli_load_state_name(rec->state), rec->collector, started,
+		ended, (unsigned long long)rec->rows_read, (unsigned long long)rec->inserted,
+		(unsigned long long)rec->duplicates, (unsigned long long)rec->rejected, rec->source,
+		rec->error[0] ? "  -- " : "", rec->error);
 	return 0;
 }
 
@@ -45,6 +46,7 @@ static int add_load_json(void *ctx, const scli_load_record *rec)
 	scli_timestamp_format(ts, rec->started_us);
 	if (!cJSON_AddNumberToObject(o, "id", (double)rec->id) ||
 	    !cJSON_AddStringToObject(o, "state", scli_load_state_name(rec->state)) ||
+	    !cJSON_AddStringToObject(o, "collector", rec->collector) ||
 	    !cJSON_AddStringToObject(o, "source", rec->source) ||
 	    !cJSON_AddNumberToObject(o, "size", (double)rec->size) ||
 	    !cJSON_AddStringToObject(o, "hash", rec->hash) ||
@@ -74,8 +76,9 @@ int cli_cmd_loads(const cli_globals *g, int argc, char **argv)
 					     {0}};
 	scli_repo *repo = NULL;
 	cJSON *arr = NULL;
+	FILE *table = NULL;
 	char *text = NULL, *end;
-	size_t limit = 20;
+	size_t limit = 20, len = 0;
 	bool json = false;
 	int c, error = 0, rc = EXIT_OK;
 
@@ -117,15 +120,27 @@ int cli_cmd_loads(const cli_globals *g, int argc, char **argv)
 		}
 		puts(text);
 	} else {
-		printf("%6s  %-9s  %-20s  %-20s  %10s  %10s  %10s  %8s  %s\n", "id", "state",
-		       "started", "ended", "rows_read", "inserted", "duplicates", "rejected",
-		       "source");
-		if ((error = scli_service_list_loads(repo, limit, print_load_row, NULL)) < 0)
+		/* the whole table or nothing: a failure (no schema yet) prints no header */
+		if (!(table = open_memstream(&text, &len))) {
+			error = scli_error_set(SCLI_ENOMEM, "out of memory");
 			goto done;
+		}
+		fprintf(table, "%6s  %-9s  %-9s  %-20s  %-20s  %10s  %10s  %10s  %8s  %s\n", "id",
+			"state", "collector", "started", "ended", "rows_read", "inserted",
+			"duplicates", "rejected", "source");
+		if ((error = scli_service_list_loads(repo, limit, print_load_row, table)) < 0)
+			goto done;
+		error = fclose(table) ? scli_error_set(SCLI_ENOMEM, "out of memory") : 0;
+		table = NULL;
+		if (error < 0)
+			goto done;
+		fwrite(text, 1, len, stdout);
 	}
 done:
 	if (error < 0)
 		rc = cli_fail(error);
+	if (table)
+		fclose(table);
 	free(text);
 	cJSON_Delete(arr);
 	scli_repo_free(repo);

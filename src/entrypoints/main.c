@@ -335,8 +335,6 @@ static int cmd_count(const cli_globals *g, int argc, char **argv)
 	    (error = scli_service_count(&res, repo, customer, from, to)) < 0 ||
 	    (error = cli_print_count(stdout, res, format, skip_empty)) < 0)
 		goto done;
-	if (fflush(stdout) || ferror(stdout))
-		error = scli_error_set(SCLI_EIO, "cannot write output: %s", strerror(errno));
 done:
 	if (error < 0)
 		rc = cli_fail(error);
@@ -414,7 +412,19 @@ static int run_command(int argc, char **argv)
 	return cli_usage_error(NULL, "unknown command '%s'", argv[optind]);
 }
 
+/*
+ * Every command's output is checked here, once: stdout is buffered, so a full
+ * disk or a closed pipe often shows only at this flush. A command that
+ * succeeded (or finished with rejects) without its output written has failed.
+ */
 int main(int argc, char **argv)
 {
-	return run_command(argc, argv);
+	int rc = run_command(argc, argv);
+
+	errno = 0;
+	if ((fflush(stdout) != 0 || ferror(stdout)) && (rc == EXIT_OK || rc == EXIT_REJECTS)) {
+		cli_error("cannot write output: %s", errno ? strerror(errno) : "write error");
+		rc = EXIT_RUNTIME;
+	}
+	return rc;
 }

@@ -1,7 +1,11 @@
 /* Output of `count` in the three formats of SPEC.md. */
+#define _XOPEN_SOURCE 700 /* wcwidth */
 #include <cjson/cJSON.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "cli.h"
 #include "scli/timestamp.h"
@@ -11,14 +15,74 @@ static bool bucket_shown(const scli_customer_series *s, size_t i, bool skip_empt
 	return !skip_empty || s->counts[i] != 0;
 }
 
+/*
+ * The columns a terminal gives a string. Ids are valid UTF-8 (checked when
+ * stored) and printed as they are, whatever the user's locale, so they are
+ * measured as UTF-8: in a C.UTF-8 locale object used by this thread only for
+ * the measure (a process-wide setlocale would change how every ctype call
+ * in the parsers and adapters reads bytes above 127). A character wcwidth
+ * does not know counts 1; without C.UTF-8, every character counts 1.
+ */
+static locale_t utf8;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void open_utf8(void)
+{
+	utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+size_t cli_display_width(const char *s)
+{
+	locale_t saved;
+	mbstate_t st = {0};
+	size_t width = 0, n;
+	wchar_t wc;
+	int w;
+
+	pthread_once(&utf8_once, open_utf8);
+	if (!utf8) {
+		for (; *s; s++)
+			width += ((unsigned char)*s & 0xC0) != 0x80;
+		return width;
+	}
+	saved = uselocale(utf8);
+	while (*s) {
+		n = mbrtowc(&wc, s, strlen(s), &st);
+		if (n == (size_t)-1 || n == (size_t)-2) { /* not UTF-8: a byte a column */
+			memset(&st, 0, sizeof(st));
+			n = 1;
+			w = 1;
+		} else if ((w = wcwidth(wc)) < 0) {
+			w = 1;
+		}
+		width += (size_t)w;
+		s += n;
+	}
+	uselocale(saved);
+	return width;
+}
+
+int cli_padding(const char *s, size_t width)
+{
+	size_t w = cli_display_width(s);
+
+	return w < width ? (int)(width - w) : 0;
+}
+
+/* The id column is as wide as the widest id shown, measured in columns, not bytes. */
 static int print_table(FILE *out, const scli_count_result *res, bool skip_empty)
 {
 	char ts[SCLI_TIMESTAMP_BUFSZ];
-	size_t c, i;
+	size_t c, i, width = strlen("customer_id"), w;
 
-	fprintf(out, "%-32s  %-27s  %10s  %s\n", "customer_id", "bucket_start", "count", "partial");
+	for (c = 0; c < res->ncustomers; c++)
+		if ((w = cli_display_width(res->customers[c].customer_id)) > width)
+			width = w;
+	fprintf(out, "%-*s  %-27s  %10s  %s\n", (int)width, "customer_id", "bucket_start", "count",
+		"partial");
 	for (c = 0; c < res->ncustomers; c++) {
 		const scli_customer_series *s = &res->customers[c];
+		int pad = cli_padding(s->customer_id, width);
 
 		for (i = 0; i < res->nbuckets; i++) {
 			int64_t start = scli_count_result_bucket_start(res, i);
@@ -26,13 +90,13 @@ static int print_table(FILE *out, const scli_count_result *res, bool skip_empty)
 			if (!bucket_shown(s, i, skip_empty))
 				continue;
 			scli_timestamp_format(ts, start);
-			fprintf(out, "%-32s  %-27s  %10lld%s\n", s->customer_id, ts,
+			fprintf(out, "%s%*s  %-27s  %10lld%s\n", s->customer_id, pad, "", ts,
 				(long long)s->counts[i],
 				scli_bucket_is_partial(start, res->from_us, res->to_us)
 				    ? "  partial"
 				    : "");
 		}
-		fprintf(out, "%-32s  %-27s  %10lld\n", s->customer_id, "total",
+		fprintf(out, "%s%*s  %-27s  %10lld\n", s->customer_id, pad, "", "total",
 			(long long)s->total);
 	}
 	return 0;

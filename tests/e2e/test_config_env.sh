@@ -53,4 +53,8 @@ expect_out_has "sqlite:scli.db" "default database"
 printf '%s\n' "$OUT" | grep -q '^connections *2 *default$' && ok || fail "connections default 2: $OUT"
 SCLI_CONNECTIONS=1 run config
 printf '%s\n' "$OUT" | grep -q '^connections *1 *env SCLI_CONNECTIONS$' && ok || fail "connections from the environment: $OUT"
+# values are padded by display columns: a non-ASCII path keeps the source column in line
+# ("sqlite:données.db" is 18 bytes, 17 columns)
+run --database "sqlite:données.db" config
+expect_out_has "$(printf 'database     sqlite:données.db%31s flag --database' '')" "config pads by columns, not bytes"
 finish
