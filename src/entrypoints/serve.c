@@ -40,9 +40,9 @@ const char cli_serve_usage[] =
     "  GET /healthz                                     200 when the database answers, else 503\n"
     "  GET /metrics                                     Prometheus text\n"
     "\n"
-    "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; `:8080` or\n"
-    "                      0.0.0.0:8080 for every interface, [::1]:8080 for IPv6,\n"
-    "                      port 0 for any free port)\n"
+    "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; a bare PORT\n"
+    "                      is 127.0.0.1:PORT; `:8080` or 0.0.0.0:8080 for every\n"
+    "                      interface, [::1]:8080 for IPv6, port 0 for any free port)\n"
     "  --threads N         database worker threads, each with its own connection\n"
     "                      (default: the number of CPUs, at most 16)\n"
     "  --quiet             no access log on stderr\n"
@@ -306,10 +306,11 @@ static int hex_value(char c)
 /*
  * Decode %XX escapes of s[0..n) into `out` (room for n + 1 bytes), NUL-terminated;
  * `*len_out` counts a decoded %00 too, so the validation that follows sees it.
- * `+` stays `+`: in a timestamp it is an offset sign, and RFC 3986 gives it no
- * other meaning. -1 on a malformed escape.
+ * With `form` (the query string, as browsers, HTML forms, Python's urlencode and
+ * JS URLSearchParams write it) `+` is a space and only %2B a plus; in the path
+ * `+` stays `+` (RFC 3986 gives it no other meaning). -1 on a malformed escape.
  */
-static int percent_decode(char *out, size_t *len_out, const char *s, size_t n)
+static int percent_decode(char *out, size_t *len_out, const char *s, size_t n, bool form)
 {
 	size_t i, j = 0;
 
@@ -323,7 +324,7 @@ static int percent_decode(char *out, size_t *len_out, const char *s, size_t n)
 			out[j++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {
-			out[j++] = s[i];
+			out[j++] = form && s[i] == '+' ? ' ' : s[i];
 		}
 	}
 	out[j] = '\0';
@@ -359,10 +360,10 @@ static bool parse_query(query *q, reply *r, const char *text)
 			continue;
 		}
 		eq = memchr(p, '=', (size_t)(stop - p));
-		if (percent_decode(key, &klen, p, (size_t)((eq ? eq : stop) - p)) < 0 ||
+		if (percent_decode(key, &klen, p, (size_t)((eq ? eq : stop) - p), true) < 0 ||
 		    (value = key + klen + 1,
 		     percent_decode(value, &vlen, eq ? eq + 1 : stop,
-				    eq ? (size_t)(stop - eq - 1) : 0) < 0)) {
+				    eq ? (size_t)(stop - eq - 1) : 0, true) < 0)) {
 			reply_error(r, 400, "invalid percent-encoding in the query string");
 			return false;
 		}
@@ -392,9 +393,45 @@ static bool parse_query(query *q, reply *r, const char *text)
 	return true;
 }
 
-static bool parse_time_param(int64_t *out, reply *r, const char *name, const char *text)
+static bool is_digits(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * A `+` offset sign that form decoding turned into a space (a hand-typed
+ * `...T04:00:00+05:30`) back into `+`: the last space, when a time of day
+ * (`YYYY-MM-DD?HH:MM...`, ending in a digit) comes before it and an offset
+ * shape (`HH`, `HHMM`, `HH:MM`) after it, up to the end.
+ */
+static void restore_offset_sign(char *text)
+{
+	char *sp = strrchr(text, ' ');
+	size_t before, after;
+
+	if (!sp)
+		return;
+	before = (size_t)(sp - text);
+	after = strlen(sp + 1);
+	if (before < 16 || text[13] != ':' || !is_digits(text + before - 1, 1))
+		return;
+	if ((after == 2 || after == 4) ? is_digits(sp + 1, after)
+	    : after == 5 ? is_digits(sp + 1, 2) && sp[3] == ':' && is_digits(sp + 4, 2)
+			 : false)
+		*sp = '+';
+}
+
+/* `text` (decoded from the query, so writable) as a timestamp; see restore_offset_sign. */
+static bool parse_time_param(int64_t *out, reply *r, const char *name, char *text)
 {
 	const char *why = NULL;
+
+	restore_offset_sign(text);
 
 	if (scli_timestamp_parse(out, text, strlen(text), &why) < 0) {
 		reply_error(r, 400, "%s: invalid timestamp \"%s\": %s", name, quotable(text), why);
@@ -427,11 +464,11 @@ static void serve_hourly(reply *r, server *s, scli_repo **repo, const char *cust
 		reply_error(r, 400, "from is after to");
 		goto done;
 	}
-	if (q.skip_empty) {
-		if (!strcmp(q.skip_empty, "true"))
+	if (q.skip_empty) { /* `skip_empty` or `skip_empty=` alone means true */
+		if (!strcmp(q.skip_empty, "true") || !strcmp(q.skip_empty, "1") || !*q.skip_empty)
 			skip_empty = true;
-		else if (strcmp(q.skip_empty, "false")) {
-			reply_error(r, 400, "skip_empty must be true or false, not '%s'",
+		else if (strcmp(q.skip_empty, "false") && strcmp(q.skip_empty, "0")) {
+			reply_error(r, 400, "skip_empty must be true, false, 1 or 0, not '%s'",
 				    quotable(q.skip_empty));
 			goto done;
 		}
@@ -461,7 +498,7 @@ static void serve_customer(reply *r, server *s, scli_repo **repo, const char *se
 		reply_error(r, 500, "out of memory");
 		return;
 	}
-	if (percent_decode(customer, &len, segment, seglen) < 0)
+	if (percent_decode(customer, &len, segment, seglen, false) < 0)
 		reply_error(r, 400, "invalid percent-encoding in the customer id");
 	else if (scli_field_validate(customer, len, SCLI_CUSTOMER_ID_MAX, &why) < 0)
 		reply_error(r, 400, "customer id %s", why);
@@ -925,7 +962,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- the command ------------------------------------------------------------ */
 
-/* HOST:PORT (`[v6]:PORT`, `:PORT` for every interface) into a socket address. */
+/* HOST:PORT (`[v6]:PORT`, `:PORT` for every interface, PORT for 127.0.0.1) into a socket address.
+ */
 static int parse_listen(struct sockaddr_storage *out, socklen_t *len_out, const char *arg)
 {
 	char host[256];
@@ -935,12 +973,18 @@ static int parse_listen(struct sockaddr_storage *out, socklen_t *len_out, const 
 	char *end;
 	long p;
 
-	if (!colon)
-		return -1;
-	port = colon + 1;
-	hlen = (size_t)(colon - arg);
-	if (hlen >= 2 && arg[0] == '[' && arg[hlen - 1] == ']')
-		h = arg + 1, hlen -= 2;
+	if (colon) {
+		port = colon + 1;
+		hlen = (size_t)(colon - arg);
+	} else { /* a bare PORT: the default host's, like the default 127.0.0.1:8080 */
+		if (!*arg || !is_digits(arg, strlen(arg)))
+			return -1;
+		port = arg;
+		h = "127.0.0.1";
+		hlen = strlen(h);
+	}
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']')
+		h++, hlen -= 2;
 	if (hlen >= sizeof(host))
 		return -1;
 	errno = 0;

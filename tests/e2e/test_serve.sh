@@ -159,6 +159,29 @@ same_as_cli "/v1/hourly?from=2021-03-01T04:30:00Z&to=2021-03-01T06:00:00+01:00" 
 get "/v1/customers/alice/hourly?from=$F&to=$T"
 case "$BODY" in *'"total":5,'*) ok ;; *) fail "alice's total over [04:00, 07:30) is 5: $BODY" ;; esac
 
+# --- query strings as clients write them: `+` is a space, %2B a plus (SPEC, HTTP) ----------
+same_as_cli "/v1/hourly?from=2021-03-01+04:30:00%2B00&to=$T" "+ for a space, %2B for the offset sign" --from "2021-03-01 04:30:00+00" --to "$T"
+same_as_cli "/v1/hourly?from=2021-03-01%2004:30:00%2005:30&to=$T" "a space where the offset sign belongs" --from "2021-03-01T04:30:00+05:30" --to "$T"
+same_as_cli "/v1/hourly?from=2021-03-01T03:30:00+0100&to=2021-03-01T08:00:00+01" "+HHMM and +HH typed by hand" --from "2021-03-01T03:30:00+0100" --to "2021-03-01T08:00:00+01"
+if command -v python3 >/dev/null; then
+	q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlencode({"from": sys.argv[1], "to": sys.argv[2], "skip_empty": "true"}))' "2021-03-01 04:00:00+00" "2021-03-01T07:30:00+00:00")
+	same_as_cli "/v1/customers/alice/hourly?$q" "python urlencode ($q)" --customer alice --from "$F" --to "$T" --skip-empty
+else
+	fail "python3 is missing: cannot check Python's query encoding"
+fi
+if command -v node >/dev/null; then
+	q=$(node -e 'console.log(new URLSearchParams({from: process.argv[1], to: process.argv[2]}).toString())' "2021-03-01 05:00:00.5+00" "2021-03-01T07:00:00-01:00")
+	same_as_cli "/v1/hourly?$q" "JS URLSearchParams ($q)" --from "2021-03-01 05:00:00.5+00" --to "2021-03-01T07:00:00-01:00"
+else
+	echo "note: no node; JS URLSearchParams encoding not checked" >&2
+fi
+same_as_cli "/v1/customers/alice/hourly?from=$F&to=$T&skip_empty=1" "skip_empty=1" --customer alice --from "$F" --to "$T" --skip-empty
+same_as_cli "/v1/customers/alice/hourly?from=$F&to=$T&skip_empty=0" "skip_empty=0" --customer alice --from "$F" --to "$T"
+same_as_cli "/v1/customers/alice/hourly?from=$F&to=$T&skip_empty" "skip_empty without a value is true" --customer alice --from "$F" --to "$T" --skip-empty
+same_as_cli "/v1/customers/alice/hourly?skip_empty=&from=$F&to=$T" "skip_empty= is true" --customer alice --from "$F" --to "$T" --skip-empty
+get "/v1/hourly?from=2021-03-01+04:00:00+x&to=$T"
+expect_error 400 'from: invalid timestamp \"2021-03-01 04:00:00 x\"' "a space before something that is no offset stays a space"
+
 # --- awkward customer ids: encoded, decoded once, never mis-routed ----------------
 for id in "acme/eu" "100%" "say \"hi\" 'x'" "zoë 東京 €" "a+b"; do
 	same_as_cli "/v1/customers/$(pct "$id")/hourly?from=$F&to=$T" "customer id [$id]" --customer "$id" --from "$F" --to "$T"
@@ -202,7 +225,7 @@ expect_error 400 "from is after to" "from > to"
 get "/v1/hourly?from=1990-01-01&to=2021-01-01"
 expect_error 400 "100000" "more than 100,000 buckets"
 get "/v1/hourly?from=$F&to=$T&skip_empty=yes"
-expect_error 400 "skip_empty must be true or false" "bad skip_empty"
+expect_error 400 "skip_empty must be true, false, 1 or 0" "bad skip_empty"
 get "/v1/hourly?from=$F&to=$T&skipEmpty=true"
 expect_error 400 "unknown parameter 'skipEmpty'" "unknown parameter"
 get "/v1/hourly?from=$F&to=$T&from=$F"
@@ -295,6 +318,17 @@ run --database "$DB" serve --listen 127.0.0.1:99999
 expect_rc 2 "--listen port out of range"
 run --database "$DB" serve extra
 expect_rc 2 "unexpected argument"
+run --database "$DB" serve --listen 80x
+expect_rc 2 "--listen with a bad bare port"
+
+# --- `--listen PORT` is 127.0.0.1:PORT (issue 12, item 10) -------------------------------------------
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+if start_server -- --listen "$port"; then
+	expect_eq "$BASE" "http://127.0.0.1:$port" "--listen $port binds 127.0.0.1"
+	get /healthz
+	expect_code 200 "healthz on --listen PORT"
+	stop_server
+fi
 done
 
 # --- PostgreSQL goes away while serving, and comes back ------------------------------------------------

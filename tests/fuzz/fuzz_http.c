@@ -10,8 +10,8 @@
  * database is always there) and a body of exactly `len`
  * bytes ending in a newline; a JSON reply is one line of valid UTF-8 without
  * control characters, parses, and as an error is {"error": "<string>"}.
- * percent_decode never writes more than it read, and decoding the %XX-encoding
- * of its output gives the output back.
+ * percent_decode (path and form rules) never writes more than it read, and
+ * decoding the %XX-encoding of its output gives the output back.
  */
 #include "entrypoints/serve.c"
 
@@ -59,19 +59,19 @@ static bool is_tracked(int status)
 	return false;
 }
 
-static void check_decode(const char *s, size_t n, const uint8_t *data, size_t size)
+static void check_decode(const char *s, size_t n, bool form, const uint8_t *data, size_t size)
 {
 	char *out = malloc(n + 1), *enc = malloc(3 * n + 1), *back = malloc(3 * n + 1);
 	size_t len = 0, back_len = 0, i;
 
 	FUZZ_CHECK(out && enc && back, data, size, "out of memory");
-	if (percent_decode(out, &len, s, n) == 0) {
+	if (percent_decode(out, &len, s, n, form) == 0) {
 		FUZZ_CHECK(len <= n && out[len] == '\0', data, size, "decoded %zu bytes from %zu",
 			   len, n);
 		for (i = 0; i < len; i++)
 			snprintf(enc + 3 * i, 4, "%%%02X", (unsigned char)out[i]);
-		FUZZ_CHECK(percent_decode(back, &back_len, enc, 3 * len) == 0 && back_len == len &&
-			       !memcmp(back, out, len),
+		FUZZ_CHECK(percent_decode(back, &back_len, enc, 3 * len, form) == 0 &&
+			       back_len == len && !memcmp(back, out, len),
 			   data, size, "decode(encode(decode(x))) != decode(x)");
 	}
 	free(out);
@@ -131,9 +131,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.uri[n] = '\0';
 	req.uri_len = n;
 
-	check_decode(req.uri, n, data, size);
+	check_decode(req.uri, n, false, data, size);
 	if ((q = strchr(req.uri, '?')))
-		check_decode(q + 1, strlen(q + 1), data, size);
+		check_decode(q + 1, strlen(q + 1), true, data, size);
 
 	/* as on_request and a worker do: route, then the database part */
 	if (route(&r, &fuzz_server, &req, NULL))
