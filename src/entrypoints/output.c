@@ -69,11 +69,15 @@ int cli_padding(const char *s, size_t width)
 	return w < width ? (int)(width - w) : 0;
 }
 
-/* The id column is as wide as the widest id shown, measured in columns, not bytes. */
+/*
+ * The id column is 32 columns, the width of the usual hex ids, so the table
+ * keeps its layout; an id wider than that (measured in columns, not bytes)
+ * widens it for the whole table.
+ */
 static int print_table(FILE *out, const scli_count_result *res, bool skip_empty)
 {
 	char ts[SCLI_TIMESTAMP_BUFSZ];
-	size_t c, i, width = strlen("customer_id"), w;
+	size_t c, i, width = 32, w;
 
 	for (c = 0; c < res->ncustomers; c++)
 		if ((w = cli_display_width(res->customers[c].customer_id)) > width)
