@@ -9,7 +9,9 @@
  * holds up no other connection.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -54,11 +56,20 @@ const char cli_serve_usage[] =
 
 #define MAX_URI 8192 /* longer request targets get 414 */
 #define MAX_THREADS 256
-#define MAX_CONNECTIONS 1024 /* beyond this MHD refuses new connections */
-#define IDLE_TIMEOUT_S 30    /* a connection silent this long is closed */
+/* Connection limits (docs/OPERATIONS.md): beyond MAX_CONNECTIONS, or beyond
+ * MAX_CONNECTIONS_PER_IP from one address, MHD closes new connections at once,
+ * so one client cannot take every slot. A client has HEADER_TIMEOUT_S from
+ * connecting (or from its previous response) to send a whole request line and
+ * headers; IDLE_TIMEOUT_S bounds any silence (a slow reader of a response). */
+#define MAX_CONNECTIONS 2048
+#define MAX_CONNECTIONS_PER_IP 512
+#define HEADER_TIMEOUT_S 10
+#define IDLE_TIMEOUT_S 30
+#define SPARE_FDS 64 /* besides the connections: listener, log, database files */
 #define MEMORY_PER_CONNECTION (64 * 1024)
 #define SHUTDOWN_GRACE_MS 25000 /* below Kubernetes' default 30 s grace period */
 #define LOGGED_URI_MAX 1024
+#define LISTEN_BACKLOG 511 /* Linux caps it at net.core.somaxconn */
 
 /* ---- metrics ---------------------------------------------------------------- */
 
@@ -88,6 +99,8 @@ typedef struct metrics {
 	atomic_ullong latency_sum_us[ROUTE_COUNT];
 	atomic_ullong latency_count[ROUTE_COUNT];
 	atomic_ullong db_errors;
+	atomic_ullong header_timeouts; /* connections cut by HEADER_TIMEOUT_S */
+	atomic_ullong db_reopens;      /* the SQLite file was replaced under the server */
 	atomic_llong in_flight;
 } metrics;
 
@@ -123,16 +136,51 @@ typedef struct request {
 	struct request *next; /* in the job queue */
 } request;
 
+/* A connection that has not yet sent its request line and headers; see the watchdog. */
+typedef struct conn_watch {
+	int fd;
+	struct timespec since; /* connected, or its previous response finished */
+	bool answering;	       /* the headers are in: no deadline until the response is sent */
+	bool cut;	       /* shut down by the watchdog */
+	struct conn_watch *prev, *next;
+} conn_watch;
+
+/* A worker's repository and the database generation it was opened in. */
+typedef struct worker_db {
+	scli_repo *repo;
+	unsigned gen;
+} worker_db;
+
 typedef struct server {
 	const char *url; /* database URL (borrowed) */
 	const char *token;
 	size_t token_len;
 	bool quiet;
 	atomic_bool stopping;
-	pthread_mutex_t lock; /* guards the job queue and `quit` */
+	pthread_mutex_t lock; /* guards the job queue, `quit` and the database generation */
 	pthread_cond_t wake;
 	request *head, *tail;
 	bool quit;
+	/*
+	 * SQLite only: the file (device, inode) the workers' repositories were
+	 * opened on. A restore that moves another file over the path bumps
+	 * `db_gen`; every repository of an older generation is closed before a new
+	 * one opens, since SQLite must never have the old and the new file open
+	 * at once in one process (they would share the path's -wal and -shm).
+	 */
+	const char *sqlite_path;
+	unsigned db_gen;
+	int repos_open;		     /* of generation db_gen */
+	int repos_stale;	     /* of older generations, still open */
+	pthread_cond_t repos_closed; /* repos_stale went down */
+	bool file_known;
+	dev_t file_dev;
+	ino_t file_ino;
+	/* the header deadline: connections still sending their request */
+	pthread_mutex_t watch_lock;
+	pthread_cond_t watch_wake;
+	conn_watch *watched;
+	bool watch_quit;
 	metrics m;
 } server;
 
@@ -208,6 +256,96 @@ static bool connection_fine(int error)
 	       error == SCLI_ESCHEMA;
 }
 
+/* Close this worker's repository, whatever generation it belongs to. */
+static void repo_drop(server *s, worker_db *w)
+{
+	if (!w->repo)
+		return;
+	scli_repo_free(w->repo);
+	w->repo = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (w->gen == s->db_gen) {
+		s->repos_open--;
+	} else {
+		s->repos_stale--;
+		pthread_cond_broadcast(&s->repos_closed);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The SQLite file's identity now; 0/0 when it cannot be read (gone, say). */
+static void file_identity(const server *s, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+
+	*dev = 0;
+	*ino = 0;
+	if (stat(s->sqlite_path, &st) == 0) {
+		*dev = st.st_dev;
+		*ino = st.st_ino;
+	}
+}
+
+/*
+ * SQLite: has another file been moved over the path (a restore)? Then a new
+ * generation starts: idle workers are woken to close theirs, and so does this
+ * one. One stat(2) per database call: about a microsecond (docs/OPERATIONS.md),
+ * next to tens of microseconds for the query itself.
+ */
+static void notice_replaced_file(server *s, worker_db *w)
+{
+	dev_t dev;
+	ino_t ino;
+	bool stale;
+
+	if (!s->sqlite_path)
+		return;
+	file_identity(s, &dev, &ino);
+	pthread_mutex_lock(&s->lock);
+	if (s->file_known && (dev != s->file_dev || ino != s->file_ino)) {
+		s->db_gen++;
+		s->repos_stale += s->repos_open;
+		s->repos_open = 0;
+		s->file_known = false;
+		atomic_fetch_add(&s->m.db_reopens, 1);
+		fprintf(stderr, "scli: serve: %s was replaced; reopening it\n", s->sqlite_path);
+		pthread_cond_broadcast(&s->wake);
+	}
+	stale = w->repo && w->gen != s->db_gen;
+	pthread_mutex_unlock(&s->lock);
+	if (stale)
+		repo_drop(s, w);
+}
+
+/* Open this worker's repository, once no repository of an older generation is open. */
+static int repo_open(server *s, worker_db *w)
+{
+	int error;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->repos_stale > 0)
+		pthread_cond_wait(&s->repos_closed, &s->lock);
+	if (s->sqlite_path && !s->file_known) {
+		/* before the open: a file moved in between is noticed on the next call */
+		file_identity(s, &s->file_dev, &s->file_ino);
+		s->file_known = true;
+	}
+	w->gen = s->db_gen;
+	s->repos_open++;
+	pthread_mutex_unlock(&s->lock);
+	if ((error = cli_open_repo(&w->repo, s->url, false)) < 0) {
+		pthread_mutex_lock(&s->lock);
+		if (w->gen == s->db_gen) {
+			s->repos_open--;
+		} else {
+			s->repos_stale--;
+			pthread_cond_broadcast(&s->repos_closed);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return error;
+}
+
 /*
  * Run `fn` on this worker's repository, opening it when needed. After any
  * other failure the repository is dropped: a connection the database server
@@ -216,19 +354,19 @@ static bool connection_fine(int error)
  * call is retried once on a fresh one, so the first request after a database
  * restart already succeeds. Reads only, so a retry is safe.
  */
-static int with_repo(server *s, scli_repo **repo, db_fn fn, void *ctx)
+static int with_repo(server *s, worker_db *w, db_fn fn, void *ctx)
 {
 	int attempt, error = 0;
 
+	notice_replaced_file(s, w);
 	for (attempt = 0; attempt < 2; attempt++) {
-		bool reused = *repo != NULL;
+		bool reused = w->repo != NULL;
 
-		if (!*repo && (error = cli_open_repo(repo, s->url, false)) < 0)
+		if (!w->repo && (error = repo_open(s, w)) < 0)
 			break;
-		if (connection_fine(error = fn(*repo, ctx)))
+		if (connection_fine(error = fn(w->repo, ctx)))
 			break;
-		scli_repo_free(*repo);
-		*repo = NULL;
+		repo_drop(s, w);
 		if (!reused)
 			break;
 	}
@@ -442,7 +580,7 @@ static bool parse_time_param(int64_t *out, reply *r, const char *name, char *tex
 
 /* ---- the endpoints ---------------------------------------------------------- */
 
-static void serve_hourly(reply *r, server *s, scli_repo **repo, const char *customer,
+static void serve_hourly(reply *r, server *s, worker_db *w, const char *customer,
 			 const char *query_text)
 {
 	query q = {0};
@@ -473,7 +611,7 @@ static void serve_hourly(reply *r, server *s, scli_repo **repo, const char *cust
 			goto done;
 		}
 	}
-	if ((error = with_repo(s, repo, count, &c)) < 0) {
+	if ((error = with_repo(s, w, count, &c)) < 0) {
 		reply_db_error(r, error);
 		goto done;
 	}
@@ -487,8 +625,8 @@ done:
 	free(q.buf);
 }
 
-static void serve_customer(reply *r, server *s, scli_repo **repo, const char *segment,
-			   size_t seglen, const char *query_text)
+static void serve_customer(reply *r, server *s, worker_db *w, const char *segment, size_t seglen,
+			   const char *query_text)
 {
 	char *customer = malloc(seglen + 1);
 	const char *why = NULL;
@@ -503,17 +641,17 @@ static void serve_customer(reply *r, server *s, scli_repo **repo, const char *se
 	else if (scli_field_validate(customer, len, SCLI_CUSTOMER_ID_MAX, &why) < 0)
 		reply_error(r, 400, "customer id %s", why);
 	else
-		serve_hourly(r, s, repo, customer, query_text);
+		serve_hourly(r, s, w, customer, query_text);
 	free(customer);
 }
 
-static void serve_healthz(reply *r, server *s, scli_repo **repo)
+static void serve_healthz(reply *r, server *s, worker_db *w)
 {
 	static const char ok[] = "{\"status\":\"ok\"}\n";
 	int error;
 	char *body;
 
-	if ((error = with_repo(s, repo, check_schema, NULL)) < 0) {
+	if ((error = with_repo(s, w, check_schema, NULL)) < 0) {
 		fprintf(stderr, "scli: error: healthz: %s\n", scli_error_last());
 		reply_error(r, 503, "%s", scli_error_last());
 		return;
@@ -617,6 +755,17 @@ static void serve_metrics(reply *r, server *s)
 		  "scli_db_errors_total %llu\n",
 		  atomic_load(&s->m.db_errors));
 	tb_printf(&b,
+		  "# HELP scli_http_header_timeouts_total Connections closed for not sending "
+		  "their request line and headers within %d s.\n"
+		  "# TYPE scli_http_header_timeouts_total counter\n"
+		  "scli_http_header_timeouts_total %llu\n",
+		  HEADER_TIMEOUT_S, atomic_load(&s->m.header_timeouts));
+	tb_printf(&b,
+		  "# HELP scli_db_reopens_total Times the SQLite file was found replaced "
+		  "(restored) and reopened.\n# TYPE scli_db_reopens_total counter\n"
+		  "scli_db_reopens_total %llu\n",
+		  atomic_load(&s->m.db_reopens));
+	tb_printf(&b,
 		  "# HELP scli_http_requests_in_flight Requests being answered.\n"
 		  "# TYPE scli_http_requests_in_flight gauge\nscli_http_requests_in_flight "
 		  "%lld\n",
@@ -713,17 +862,17 @@ static bool route(reply *r, server *s, request *req, struct MHD_Connection *conn
 }
 
 /* A worker's part: the routes that need the database. */
-static void dispatch(reply *r, server *s, scli_repo **repo, const request *req)
+static void dispatch(reply *r, server *s, worker_db *w, const request *req)
 {
 	switch (req->route) {
 	case ROUTE_HEALTHZ:
-		serve_healthz(r, s, repo);
+		serve_healthz(r, s, w);
 		break;
 	case ROUTE_ALL_HOURLY:
-		serve_hourly(r, s, repo, NULL, req->query);
+		serve_hourly(r, s, w, NULL, req->query);
 		break;
 	case ROUTE_CUSTOMER_HOURLY:
-		serve_customer(r, s, repo, req->segment, req->seglen, req->query);
+		serve_customer(r, s, w, req->segment, req->seglen, req->query);
 		break;
 	default:
 		reply_error(r, 500, "internal error: no worker route");
@@ -732,31 +881,38 @@ static void dispatch(reply *r, server *s, scli_repo **repo, const request *req)
 }
 
 /* A worker thread: takes requests off the queue until told to quit, with a
- * repository of its own that it opens when first needed and frees at the end. */
+ * repository of its own that it opens when first needed and frees at the end;
+ * woken too when the SQLite file was replaced, to close its repository. */
 static void *worker_main(void *arg)
 {
 	server *s = arg;
-	scli_repo *repo = NULL;
+	worker_db w = {0};
 	request *req;
 
 	for (;;) {
+		bool stale;
+
 		pthread_mutex_lock(&s->lock);
-		while (!s->head && !s->quit)
+		while (!s->head && !s->quit && !(w.repo && w.gen != s->db_gen))
 			pthread_cond_wait(&s->wake, &s->lock);
-		if (!(req = s->head)) {
-			pthread_mutex_unlock(&s->lock);
-			break;
-		}
-		if (!(s->head = req->next))
+		stale = w.repo && w.gen != s->db_gen;
+		req = stale ? NULL : s->head;
+		if (req && !(s->head = req->next))
 			s->tail = NULL;
 		pthread_mutex_unlock(&s->lock);
-		dispatch(&req->answer, s, &repo, req);
+		if (stale) {
+			repo_drop(s, &w);
+			continue;
+		}
+		if (!req)
+			break;
+		dispatch(&req->answer, s, &w, req);
 		if (!req->answer.status)
 			reply_error(&req->answer, 500, "internal error");
 		/* from here on `req` belongs to MHD again */
 		MHD_resume_connection(req->conn);
 	}
-	scli_repo_free(repo);
+	repo_drop(s, &w);
 	return NULL;
 }
 
@@ -771,6 +927,96 @@ static void enqueue(server *s, request *req)
 	s->tail = req;
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- the header deadline ---------------------------------------------------- */
+
+/*
+ * libmicrohttpd 0.9.75's MHD_OPTION_CONNECTION_TIMEOUT is an idle timeout: a
+ * client sending a byte every few seconds keeps its connection, and 1,100 such
+ * clients once held every slot. So every connection is watched from the moment
+ * it is accepted (MHD_OPTION_NOTIFY_CONNECTION) until its headers are in, and
+ * again from each response's end; a watchdog thread shuts down (shutdown(2))
+ * the socket of one that took HEADER_TIMEOUT_S, and MHD then closes it as a
+ * connection the client ended. The socket stays open until MHD's CLOSED
+ * notification, which takes `watch_lock` first, so the watchdog never touches
+ * a descriptor that was closed and reused.
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	server *s = cls;
+	conn_watch *w = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!ci || !(w = calloc(1, sizeof(*w))))
+			return; /* unwatched: only the idle timeout applies */
+		w->fd = ci->connect_fd;
+		clock_gettime(CLOCK_MONOTONIC, &w->since);
+		pthread_mutex_lock(&s->watch_lock);
+		if ((w->next = s->watched))
+			w->next->prev = w;
+		s->watched = w;
+		pthread_mutex_unlock(&s->watch_lock);
+		*socket_context = w;
+	} else if (w) {
+		pthread_mutex_lock(&s->watch_lock);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			s->watched = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&s->watch_lock);
+		free(w);
+		*socket_context = NULL;
+	}
+}
+
+/* The connection's headers are in (`answering`), or its response is done and the
+ * deadline for the next request starts; true when the watchdog cut it. */
+static bool watch_set(server *s, struct MHD_Connection *conn, bool answering)
+{
+	const union MHD_ConnectionInfo *ci =
+	    conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+	conn_watch *w = ci ? ci->socket_context : NULL;
+	bool cut;
+
+	if (!w)
+		return false;
+	pthread_mutex_lock(&s->watch_lock);
+	w->answering = answering;
+	if (!answering)
+		clock_gettime(CLOCK_MONOTONIC, &w->since);
+	cut = w->cut;
+	pthread_mutex_unlock(&s->watch_lock);
+	return cut;
+}
+
+static void *watchdog_main(void *arg)
+{
+	server *s = arg;
+	struct timespec now, until;
+	conn_watch *w;
+
+	pthread_mutex_lock(&s->watch_lock);
+	while (!s->watch_quit) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (w = s->watched; w; w = w->next)
+			if (!w->answering && !w->cut &&
+			    now.tv_sec - w->since.tv_sec >= HEADER_TIMEOUT_S) {
+				shutdown(w->fd, SHUT_RDWR);
+				w->cut = true;
+				atomic_fetch_add(&s->m.header_timeouts, 1);
+			}
+		until = now;
+		until.tv_sec += 1; /* the deadline holds to about a second */
+		pthread_cond_timedwait(&s->watch_wake, &s->watch_lock, &until);
+	}
+	pthread_mutex_unlock(&s->watch_lock);
+	return NULL;
 }
 
 static enum MHD_Result queue_reply(struct MHD_Connection *conn, server *s, request *req, reply *r)
@@ -818,6 +1064,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!req->called) {
 		req->called = true;
 		snprintf(req->method, sizeof(req->method), "%s", method);
+		watch_set(s, conn, true);
 		return MHD_YES;
 	}
 	if (*upload_data_size) { /* a body we do not want: drop it */
@@ -843,10 +1090,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return queue_reply(conn, s, req, &r);
 }
 
-/* The raw request target, before MHD decodes it; also starts the clock. */
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+/* A request's record, from its raw target; also starts the clock. */
+static request *request_new(server *s, const char *uri, struct MHD_Connection *conn)
 {
-	server *s = cls;
 	request *req = calloc(1, sizeof(*req));
 	const union MHD_ConnectionInfo *ci;
 	size_t i, j = 0;
@@ -887,6 +1133,27 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return req;
 }
 
+/*
+ * The raw request target, before MHD decodes it. MHD calls this between
+ * reading the request line and splitting its query into GET arguments, one
+ * record per `&`-separated piece allocated from the connection's 64 KiB memory
+ * pool: about 1,000 pieces (a 1.2 KB target of empty pairs) exhaust it, and
+ * libmicrohttpd 0.9.75 then closes the connection without an answer (its 431
+ * needs pool memory too). This server never reads MHD's GET arguments: it
+ * routes and parses its own copy of the target (request.uri). So the query is
+ * cut short in MHD's copy, which lies in MHD's writable read buffer, before MHD
+ * parses it; every query then reaches parse_query and gets its answer.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	request *req = request_new(cls, uri ? uri : "", conn);
+	char *q = uri ? strchr(uri, '?') : NULL;
+
+	if (q && q[1])
+		q[1] = '\0';
+	return req;
+}
+
 static size_t status_index(int status)
 {
 	size_t i;
@@ -905,8 +1172,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	request *req = *req_cls;
 	double secs;
 	size_t b;
+	bool cut;
 
-	(void)conn;
+	cut = watch_set(s, conn, false);
 	if (!req)
 		return;
 	secs = seconds_since(&req->started);
@@ -936,7 +1204,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 			fprintf(stderr, "%s %s %s %s %d %.1fms (connection closed: %s)\n", now,
 				req->client, req->method[0] ? req->method : "-", req->logged_uri,
 				req->status, secs * 1e3,
-				toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED	? "timeout"
+				cut ? "request not received within the header timeout"
+				: toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout"
 				: toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown"
 										: "error");
 	}
@@ -1000,6 +1269,34 @@ static int parse_listen(struct sockaddr_storage *out, socklen_t *len_out, const 
 	memcpy(out, res->ai_addr, res->ai_addrlen);
 	*len_out = res->ai_addrlen;
 	freeaddrinfo(res);
+	return 0;
+}
+
+/*
+ * The listening socket, bound here rather than by MHD so that a busy address
+ * is reported as such. SO_REUSEADDR only (a restart need not wait out
+ * TIME_WAIT); never SO_REUSEPORT, which would let a second server bind the
+ * same port and the kernel split requests between two databases.
+ */
+static int open_listener(int *fd_out, const struct sockaddr_storage *addr, socklen_t len,
+			 const char *where)
+{
+	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+
+	*fd_out = -1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+		if (errno == EADDRINUSE)
+			cli_error("cannot listen on %s: address already in use (is another "
+				  "`scli serve` running there?)",
+				  where);
+		else
+			cli_error("cannot listen on %s: %s", where, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*fd_out = fd;
 	return 0;
 }
 
@@ -1076,47 +1373,39 @@ static void stop_workers(server *s, pthread_t *threads, int n)
 		pthread_join(threads[i], NULL);
 }
 
-int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
+typedef struct serve_opts {
+	const char *listen;
+	int threads;
+	bool quiet;
+} serve_opts;
+
+/* The environment first (a Deployment sets it), flags win; -1 to go on, else the exit code. */
+static int parse_serve_opts(serve_opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
 					     {"threads", required_argument, NULL, 't'},
 					     {"quiet", no_argument, NULL, 'q'},
 					     {"help", no_argument, NULL, 'h'},
 					     {0}};
-	const char *listen_arg = "127.0.0.1:8080";
-	struct sockaddr_storage addr;
-	socklen_t addr_len = 0;
-	server *s = NULL;
-	struct MHD_Daemon *d = NULL;
-	scli_repo *probe = NULL;
-	pthread_t *workers = NULL;
-	int started = 0;
-	sigset_t stop_signals, old_mask;
-	char where[INET6_ADDRSTRLEN + 32];
-	const char *token = getenv("SCLI_API_TOKEN");
-	unsigned int flags;
-	bool quiet = false;
-	int c, threads = default_threads(), sig = 0, error, rc = EXIT_OK;
+	const char *t = cli_env("SCLI_THREADS");
 	char *end;
 	long n;
+	int c;
 
-	/* the environment first (a Deployment sets it), flags win */
-	if (cli_env("SCLI_LISTEN"))
-		listen_arg = cli_env("SCLI_LISTEN");
-	quiet = cli_env_flag("SCLI_QUIET");
-	if (cli_env("SCLI_THREADS")) {
-		const char *t = cli_env("SCLI_THREADS");
-
+	o->listen = cli_env("SCLI_LISTEN") ? cli_env("SCLI_LISTEN") : "127.0.0.1:8080";
+	o->quiet = cli_env_flag("SCLI_QUIET");
+	o->threads = default_threads();
+	if (t) {
 		errno = 0;
 		n = strtol(t, &end, 10);
 		if (errno || *end || n < 1 || n > MAX_THREADS)
 			return cli_usage_error("serve", "SCLI_THREADS must be 1..256, not '%s'", t);
-		threads = (int)n;
+		o->threads = (int)n;
 	}
 	while ((c = cli_next_option(argc, argv, opts, "serve")) != -1) {
 		switch (c) {
 		case 'l':
-			listen_arg = optarg;
+			o->listen = optarg;
 			break;
 		case 't':
 			errno = 0;
@@ -1124,10 +1413,10 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 			if (errno || *end || !*optarg || n < 1 || n > MAX_THREADS)
 				return cli_usage_error(
 				    "serve", "--threads must be 1..256, not '%s'", optarg);
-			threads = (int)n;
+			o->threads = (int)n;
 			break;
 		case 'q':
-			quiet = true;
+			o->quiet = true;
 			break;
 		case 'h':
 			return fputs(cli_serve_usage, stdout), EXIT_OK;
@@ -1137,21 +1426,132 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
-	if (parse_listen(&addr, &addr_len, listen_arg) < 0)
-		return cli_usage_error("serve", "--listen takes HOST:PORT, not '%s'", listen_arg);
-	if (token && !*token) /* an unset secret, most likely: never serve without the check */
-		return cli_usage_error("serve", "%s",
-				       "SCLI_API_TOKEN is set but empty; unset it or give a token");
-	if (!(s = calloc(1, sizeof(*s)))) {
-		cli_error("out of memory");
-		return EXIT_RUNTIME;
+	return -1;
+}
+
+/*
+ * How many connections the open-file limit leaves room for, up to
+ * MAX_CONNECTIONS: the soft limit is raised towards the hard one when it is
+ * lower (often 1024), since MHD stops accepting at EMFILE.
+ */
+static unsigned int connection_room(int threads)
+{
+	rlim_t spare = SPARE_FDS + 4 * (rlim_t)threads, want = MAX_CONNECTIONS + spare;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return MAX_CONNECTIONS;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return MAX_CONNECTIONS;
+	fprintf(stderr,
+		"scli: warning: the open-file limit (%llu) leaves room for %llu connections, "
+		"not %d\n",
+		(unsigned long long)rl.rlim_cur,
+		(unsigned long long)(rl.rlim_cur > spare + 16 ? rl.rlim_cur - spare : 16),
+		MAX_CONNECTIONS);
+	return rl.rlim_cur > spare + 16 ? (unsigned int)(rl.rlim_cur - spare) : 16;
+}
+
+static server *server_new(const char *url, const char *token, bool quiet)
+{
+	server *s = calloc(1, sizeof(*s));
+	pthread_condattr_t mono;
+
+	if (!s)
+		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
-	s->url = cli_database_url(g->database);
+	pthread_cond_init(&s->repos_closed, NULL);
+	pthread_mutex_init(&s->watch_lock, NULL);
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->watch_wake, &mono);
+	pthread_condattr_destroy(&mono);
+	s->url = url;
+	if (!strncmp(url, "sqlite:", 7))
+		s->sqlite_path = url + 7;
 	s->token = token;
 	s->token_len = token ? strlen(token) : 0;
 	s->quiet = quiet;
+	return s;
+}
+
+static void server_free(server *s)
+{
+	if (!s)
+		return;
+	pthread_cond_destroy(&s->watch_wake);
+	pthread_mutex_destroy(&s->watch_lock);
+	pthread_cond_destroy(&s->repos_closed);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static void stop_watchdog(server *s, pthread_t watchdog)
+{
+	pthread_mutex_lock(&s->watch_lock);
+	s->watch_quit = true;
+	pthread_cond_signal(&s->watch_wake);
+	pthread_mutex_unlock(&s->watch_lock);
+	pthread_join(watchdog, NULL);
+}
+
+/* One MHD thread does all the HTTP on `listen_fd` (MHD closes it); the workers do the database. */
+static struct MHD_Daemon *start_daemon(server *s, int listen_fd, int family, unsigned int limit)
+{
+	unsigned int flags =
+	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+	if (family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	return MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    limit / 4 < MAX_CONNECTIONS_PER_IP ? limit / 4 : (unsigned int)MAX_CONNECTIONS_PER_IP,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_PER_CONNECTION,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+}
+
+int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
+{
+	serve_opts o;
+	struct sockaddr_storage addr;
+	socklen_t addr_len = 0;
+	server *s = NULL;
+	struct MHD_Daemon *d = NULL;
+	scli_repo *probe = NULL;
+	pthread_t *workers = NULL, watchdog;
+	bool watching = false;
+	int started = 0, listen_fd = -1;
+	sigset_t stop_signals, old_mask;
+	char where[INET6_ADDRSTRLEN + 32];
+	const char *token = getenv("SCLI_API_TOKEN");
+	unsigned int limit;
+	int sig = 0, error, rc = EXIT_OK;
+
+	if ((rc = parse_serve_opts(&o, argc, argv)) >= 0)
+		return rc;
+	rc = EXIT_OK;
+	if (parse_listen(&addr, &addr_len, o.listen) < 0)
+		return cli_usage_error("serve", "--listen takes HOST:PORT or PORT, not '%s'",
+				       o.listen);
+	if (token && !*token) /* an unset secret, most likely: never serve without the check */
+		return cli_usage_error("serve", "%s",
+				       "SCLI_API_TOKEN is set but empty; unset it or give a token");
+	if (!(s = server_new(cli_database_url(g->database), token, o.quiet))) {
+		cli_error("out of memory");
+		return EXIT_RUNTIME;
+	}
 
 	/* A URL scli cannot use is a usage error now; an unreachable database is not:
 	 * the server starts, /healthz says 503, and it recovers by itself. */
@@ -1163,6 +1563,11 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 		fprintf(stderr, "scli: warning: database not ready yet (%s); serving anyway\n",
 			scli_error_last());
 	scli_repo_free(probe);
+	if (open_listener(&listen_fd, &addr, addr_len, o.listen) < 0) {
+		rc = EXIT_RUNTIME;
+		goto done;
+	}
+	limit = connection_room(o.threads);
 
 	/* The workers inherit a mask without the stop signals; this thread waits for them. */
 	sigemptyset(&stop_signals);
@@ -1171,38 +1576,32 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!(workers = calloc((size_t)threads, sizeof(*workers)))) {
+	if (!(workers = calloc((size_t)o.threads, sizeof(*workers)))) {
 		cli_error("out of memory");
 		rc = EXIT_RUNTIME;
 		goto done;
 	}
-	for (; started < threads; started++)
+	for (; started < o.threads; started++)
 		if ((errno = pthread_create(&workers[started], NULL, worker_main, s)) != 0) {
 			cli_error("cannot start a worker thread: %s", strerror(errno));
 			rc = EXIT_RUNTIME;
 			goto done;
 		}
-	/* One MHD thread does all the HTTP; the workers do the database. */
-	flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	if (addr.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-			     on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_PER_CONNECTION,
-			     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
-			     on_completed, s, MHD_OPTION_END);
-	if (!d) {
-		cli_error("cannot listen on %s: %s", listen_arg,
-			  errno ? strerror(errno) : "libmicrohttpd failed to start");
+	if ((errno = pthread_create(&watchdog, NULL, watchdog_main, s)) != 0) {
+		cli_error("cannot start the watchdog thread: %s", strerror(errno));
 		rc = EXIT_RUNTIME;
 		goto done;
 	}
+	watching = true;
+	if (!(d = start_daemon(s, listen_fd, addr.ss_family, limit))) {
+		cli_error("cannot serve on %s: libmicrohttpd failed to start", o.listen);
+		rc = EXIT_RUNTIME;
+		goto done;
+	}
+	listen_fd = -1; /* MHD's now */
 	describe_listener(where, sizeof(where), d);
-	fprintf(stderr, "scli: serving on %s (%d threads, %s database%s)\n", where, threads,
-		strncmp(s->url, "sqlite:", 7) ? "postgres" : "sqlite",
+	fprintf(stderr, "scli: serving on %s (%d threads, %s database%s)\n", where, o.threads,
+		s->sqlite_path ? "sqlite" : "postgres",
 		s->token ? ", bearer token required on /v1" : "");
 	while (sigwait(&stop_signals, &sig) != 0)
 		;
@@ -1213,11 +1612,13 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	fprintf(stderr, "scli: serve: stopped\n");
 done:
+	if (listen_fd >= 0)
+		close(listen_fd);
 	if (s) {
+		if (watching)
+			stop_watchdog(s, watchdog);
 		stop_workers(s, workers, started);
-		pthread_cond_destroy(&s->wake);
-		pthread_mutex_destroy(&s->lock);
-		free(s);
+		server_free(s);
 	}
 	free(workers);
 	return rc;

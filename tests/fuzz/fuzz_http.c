@@ -26,9 +26,9 @@ static const char fuzz_events[] = "customer_id,event_type,transaction_id,timesta
 				  "caf\xc3\xa9,QUERY,tx-9,1999-12-31T23:00:00Z\n";
 
 /* A reopen (after a failure that is not the request's fault) finds no such file: 503. */
-static server fuzz_server = {.url = "sqlite:/nonexistent/scli-fuzz.db"};
+static server *fuzz_server;
 /* the worker's repository, as dispatch() takes it */
-static scli_repo *fuzz_repo;
+static worker_db fuzz_db;
 
 static void fuzz_setup(void)
 {
@@ -36,15 +36,17 @@ static void fuzz_setup(void)
 	scli_collector *col = NULL;
 	scli_load_report report = {0};
 
-	if (scli_repo_sqlite_open(&fuzz_repo, ":memory:", 1) < 0 ||
-	    scli_service_init_db(fuzz_repo) < 0 ||
+	if (!(fuzz_server = server_new("sqlite:/nonexistent/scli-fuzz.db", NULL, true)) ||
+	    scli_repo_sqlite_open(&fuzz_db.repo, ":memory:", 1) < 0 ||
+	    scli_service_init_db(fuzz_db.repo) < 0 ||
 	    scli_source_from_memory(&src, fuzz_events, sizeof(fuzz_events) - 1, "fuzz.csv") < 0 ||
 	    scli_collector_csv_new(&col, src) < 0 ||
-	    scli_service_load(&report, fuzz_repo, col, "fuzz.csv", NULL) < 0 ||
+	    scli_service_load(&report, fuzz_db.repo, col, "fuzz.csv", NULL) < 0 ||
 	    report.inserted != 4) {
 		fprintf(stderr, "fuzz_http: setup failed: %s\n", scli_error_last());
 		abort();
 	}
+	fuzz_server->repos_open = 1; /* fuzz_db.repo, opened here rather than by a worker */
 	scli_collector_free(col);
 	scli_source_free(src);
 }
@@ -116,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *q;
 	size_t n;
 
-	if (!fuzz_repo)
+	if (!fuzz_server)
 		fuzz_setup();
 	/* The first byte picks the method (G, H, P, D; else GET); the rest, up to a NUL, is the
 	 * target as MHD hands it over. */
@@ -136,8 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_decode(q + 1, strlen(q + 1), true, data, size);
 
 	/* as on_request and a worker do: route, then the database part */
-	if (route(&r, &fuzz_server, &req, NULL))
-		dispatch(&r, &fuzz_server, &fuzz_repo, &req);
+	if (route(&r, fuzz_server, &req, NULL))
+		dispatch(&r, fuzz_server, &fuzz_db, &req);
 	check_reply(&r, data, size);
 	free(r.body);
 	free(req.uri);
