@@ -59,6 +59,11 @@ for BACKEND in $BACKENDS; do
 	full count --from 2021-03-01 --to 2021-03-02
 	expect_write_error "count"
 
+	SCLI_DATABASE=$(fresh_db "$BACKEND" collector) || { fail "cannot create a database"; continue; }
+	run init-db
+	run load --collector csv --config "$WORK/ids.csv" --quiet
+	expect_rc 0 "load ids.csv"
+
 	# the id column is as wide as the widest id, in columns: every bucket_start lines up
 	run count --from 2021-03-01 --to 2021-03-01T01:00:00Z
 	expect_rc 0 "count table"
