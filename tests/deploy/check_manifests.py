@@ -94,6 +94,17 @@ for path, cj in by_kind.get("CronJob", []):
           path + ": the input volume is mounted read-only")
     args = spec["containers"][0]["args"]
     check(args[0] == "load" and "--config" in args, path + ": runs scli load --config")
+    # the rejects file outlives the pod: on a writable persistent volume, outside the inputs
+    if "--rejects" in args:
+        rejects = args[args.index("--rejects") + 1]
+        config = args[args.index("--config") + 1]
+        mount = max((m for m in mounts if rejects.startswith(m["mountPath"].rstrip("/") + "/")),
+                    key=lambda m: len(m["mountPath"]), default=None)
+        check(mount is not None and not mount.get("readOnly")
+              and vols.get(mount["name"], {}).get("persistentVolumeClaim"),
+              path + ": --rejects %s is on a writable persistent volume" % rejects)
+        check(not rejects.startswith(config.rstrip("/") + "/"),
+              path + ": --rejects is outside the --config input")
 
 for path, dep in by_kind.get("Deployment", []):
     spec = pod_spec(dep)
