@@ -51,4 +51,10 @@ int scli_collector_csv_new(scli_collector **out, scli_source *src);
  */
 int scli_collector_json_new(scli_collector **out, scli_source *src);
 
+/** Every collector kind scli has, NULL-terminated (the collector registry). */
+extern const scli_collector_kind *const scli_collector_kinds[];
+
+/** The collector kind called `name`, or NULL. */
+const scli_collector_kind *scli_collector_kind_find(const char *name);
+
 #endif

@@ -10,22 +10,24 @@
 
 enum {
 	SCLI_OK = 0,
-	SCLI_ERROR = -1,      /**< generic runtime failure */
-	SCLI_EINVALID = -2,   /**< invalid input (bad timestamp, bad field, bad argument) */
-	SCLI_ENOTFOUND = -3,  /**< something asked for does not exist */
-	SCLI_EIO = -4,        /**< I/O failure (file, network, database unreachable) */
-	SCLI_ENOMEM = -5,     /**< allocation failed */
-	SCLI_ESCHEMA = -6,    /**< database schema missing or newer than this build */
-	SCLI_ERANGE = -7,     /**< a limit was exceeded (e.g. too many buckets) */
-	SCLI_EUNSUPPORTED = -8 /**< operation not supported by this adapter/build */
+	SCLI_ERROR = -1,	/**< generic runtime failure */
+	SCLI_EINVALID = -2,	/**< invalid input (bad timestamp, bad field, bad argument) */
+	SCLI_ENOTFOUND = -3,	/**< something asked for does not exist */
+	SCLI_EIO = -4,		/**< I/O failure (file, network, database unreachable) */
+	SCLI_ENOMEM = -5,	/**< allocation failed */
+	SCLI_ESCHEMA = -6,	/**< database schema missing or newer than this build */
+	SCLI_ERANGE = -7,	/**< a limit was exceeded (e.g. too many buckets) */
+	SCLI_EUNSUPPORTED = -8, /**< operation not supported by this adapter/build */
+	SCLI_ECHANGED = -9	/**< a file changed while it was being loaded */
 };
 
-/** Set this thread's error message (printf-style). Returns `code` for `return scli_error_set(...)`. */
+/** Set this thread's error message (printf-style). Returns `code` for `return scli_error_set(...)`.
+ */
 int scli_error_set(int code, const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 2, 3)))
 #endif
-	;
+    ;
 
 /** This thread's last error message (borrowed; "" when none). */
 const char *scli_error_last(void);

@@ -25,12 +25,25 @@ typedef struct scli_load_report {
 	uint64_t rejected;
 } scli_load_report;
 
-/** Called for each rejected row; `source` and `rej` are borrowed. Return negative to stop the load.
+/**
+ * Called for each rejected row; `source` and `rej` are borrowed. `load_id` is
+ * the ledger id of the load that read it (0 for a load with no ledger record).
+ * Return negative to stop the load.
  */
-typedef int (*scli_reject_fn)(void *ctx, const char *source, const scli_reject *rej);
+typedef int (*scli_reject_fn)(void *ctx, const char *source, int64_t load_id,
+			      const scli_reject *rej);
 
-/** Called after each committed batch with the running report. */
-typedef void (*scli_progress_fn)(void *ctx, const char *source, const scli_load_report *so_far);
+/** Where a load stands, for a progress display. */
+typedef struct scli_load_progress {
+	const char *source;		/**< name of the source being read */
+	const scli_load_report *so_far; /**< figures so far (committed batches and rejects) */
+	uint64_t rows_pending;		/**< rows read into the batch not yet committed */
+	int64_t bytes_read;		/**< bytes of the source as stored, -1 when unknown */
+	int64_t bytes_total;		/**< size of the source as stored, -1 when unknown */
+} scli_load_progress;
+
+/** Called after each committed batch and every few thousand rows read. */
+typedef void (*scli_progress_fn)(void *ctx, const scli_load_progress *p);
 
 typedef struct scli_load_options {
 	size_t batch_size;	  /**< events per transaction; 0 = default (SCLI_DEFAULT_BATCH) */
@@ -58,29 +71,36 @@ typedef struct scli_load_options {
 int scli_service_load(scli_load_report *report, scli_repo *repo, scli_collector *col,
 		      const char *source_name, const scli_load_options *opts);
 
-/** What the ledger needs to know about a source before it is loaded. */
-typedef struct scli_source_info {
-	const char *name; /**< path as given, or "<stdin>" */
-	int64_t size;	  /**< bytes as stored, -1 when unknown */
-	const char *hash; /**< XXH3-128 hex of the bytes as stored; "" when unknown (stdin) */
-} scli_source_info;
+/** How one source's load ended. */
+typedef enum scli_source_status {
+	SCLI_SOURCE_COMPLETED,
+	SCLI_SOURCE_SKIPPED, /**< the ledger has this content read by this collector */
+	SCLI_SOURCE_FAILED
+} scli_source_status;
+
+/** The outcome of scli_service_load_source. */
+typedef struct scli_source_outcome {
+	scli_source_status status;
+	int64_t load_id; /**< this load's ledger id; for SKIPPED the earlier load's; 0 if none */
+	scli_load_report report;
+} scli_source_outcome;
 
 /**
- * Whether a source with this content hash was loaded completely before: 1 and
- * `*load_id_out` set when so, 0 when not (an empty hash is never found).
- * Running, killed and failed loads do not count.
+ * Load one source end to end: open `path` ("-" is standard input), hash a
+ * regular file, ask the ledger whether this content was loaded completely by
+ * this collector before (then SKIPPED, unless `force`), record the load as
+ * running, read and store every row, and record it as completed or failed.
+ * A regular file is checked before each batch commits and, at the end, before
+ * the last one does: if it changed while it was read (appended to, truncated,
+ * copied over) the load fails with SCLI_ECHANGED, the batches committed before
+ * stay (exact anyway) and the ledger says failed, so the next run loads it.
+ * Returns 0 for COMPLETED and SKIPPED, the load's error otherwise (message
+ * kept); `*out` is filled in every case. The caller has checked the schema
+ * (scli_repo_check_schema), once for all its sources.
  */
-int scli_service_find_loaded(int64_t *load_id_out, scli_repo *repo, const char *hash);
-
-/**
- * scli_service_load with a ledger record around it: the record is written as
- * RUNNING before the first row is read, and as COMPLETED (with the four
- * figures) or FAILED (with the reason) at the end. `*load_id_out` is the
- * ledger id. On failure the load's own error is returned and its message kept.
- */
-int scli_service_load_recorded(int64_t *load_id_out, scli_load_report *report, scli_repo *repo,
-			       scli_collector *col, const scli_source_info *info,
-			       const scli_load_options *opts);
+int scli_service_load_source(scli_source_outcome *out, scli_repo *repo, const char *path,
+			     const scli_collector_kind *kind, bool force,
+			     const scli_load_options *opts);
 
 /** Up to `limit` recent loads, newest first, through `cb`. */
 int scli_service_list_loads(scli_repo *repo, size_t limit, scli_load_record_cb cb, void *ctx);

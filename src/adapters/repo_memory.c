@@ -252,6 +252,7 @@ static int memory_ledger_begin(int64_t *id_out, scli_repo *r, const scli_load_re
 	copy_field(load->source, sizeof(load->source), rec->source);
 	load->size = rec->size;
 	copy_field(load->hash, sizeof(load->hash), rec->hash);
+	copy_field(load->collector, sizeof(load->collector), rec->collector);
 	load->started_us = rec->started_us;
 	m->nloads++;
 	*id_out = load->id;
@@ -282,7 +283,8 @@ static int memory_ledger_finish(scli_repo *r, const scli_load_record *rec)
 	return 0;
 }
 
-static int memory_ledger_find_completed(scli_load_record *rec_out, scli_repo *r, const char *hash)
+static int memory_ledger_find_completed(scli_load_record *rec_out, scli_repo *r, const char *hash,
+					const char *collector)
 {
 	memory_repo *m = (memory_repo *)r;
 	size_t i;
@@ -291,7 +293,8 @@ static int memory_ledger_find_completed(scli_load_record *rec_out, scli_repo *r,
 	if ((error = memory_check_schema(r)) < 0)
 		return error;
 	for (i = m->nloads; i-- > 0;) {
-		if (m->loads[i].state == SCLI_LOAD_COMPLETED && !strcmp(m->loads[i].hash, hash)) {
+		if (m->loads[i].state == SCLI_LOAD_COMPLETED && !strcmp(m->loads[i].hash, hash) &&
+		    !strcmp(m->loads[i].collector, collector)) {
 			*rec_out = m->loads[i];
 			return 0;
 		}

@@ -70,7 +70,12 @@ static const char schema_sql[] =
     "  duplicates bigint NOT NULL DEFAULT 0,"
     "  rejected bigint NOT NULL DEFAULT 0,"
     "  error text NOT NULL DEFAULT '');"
-    "CREATE INDEX IF NOT EXISTS scli_loads_completed_hash ON scli_loads (hash)"
+    /* version 3: a load is known by its content and the collector that read it;
+     * version-2 rows keep "", which matches no collector (read once more) */
+    "ALTER TABLE scli_loads ADD COLUMN IF NOT EXISTS collector text COLLATE \"C\" NOT NULL"
+    "  DEFAULT '';"
+    "DROP INDEX IF EXISTS scli_loads_completed_hash;"
+    "CREATE INDEX IF NOT EXISTS scli_loads_completed_key ON scli_loads (hash, collector)"
     "  WHERE state = 'completed';";
 
 /* Times leave the server as exact microseconds (extract gives numeric since
@@ -78,20 +83,20 @@ static const char schema_sql[] =
 #define LOAD_COLUMNS                                                                               \
 	"id, source, size, hash, state, (extract(epoch FROM started) * 1000000)::int8,"            \
 	" coalesce((extract(epoch FROM ended) * 1000000)::int8, 0), rows_read, inserted,"          \
-	" duplicates, rejected, error"
+	" duplicates, rejected, error, collector"
 
 static const char ledger_begin_sql[] =
-    "INSERT INTO scli_loads (source, size, hash, state, started)"
-    " VALUES ($1, $2::int8, $3, 'running', $4::timestamptz) RETURNING id";
+    "INSERT INTO scli_loads (source, size, hash, state, started, collector)"
+    " VALUES ($1, $2::int8, $3, 'running', $4::timestamptz, $5) RETURNING id";
 
 static const char ledger_finish_sql[] =
     "UPDATE scli_loads SET state = $2, ended = $3::timestamptz, rows_read = $4::int8,"
     " inserted = $5::int8, duplicates = $6::int8, rejected = $7::int8, error = $8"
     " WHERE id = $1::int8";
 
-static const char ledger_find_sql[] =
-    "SELECT " LOAD_COLUMNS " FROM scli_loads WHERE hash = $1 AND state = 'completed'"
-    " ORDER BY id DESC LIMIT 1";
+static const char ledger_find_sql[] = "SELECT " LOAD_COLUMNS " FROM scli_loads"
+				      " WHERE hash = $1 AND collector = $2 AND state = 'completed'"
+				      " ORDER BY id DESC LIMIT 1";
 
 static const char ledger_list_sql[] =
     "SELECT " LOAD_COLUMNS " FROM scli_loads ORDER BY id DESC LIMIT $1::int8";
@@ -372,7 +377,8 @@ static int pg_init_schema(scli_repo *base)
 		goto done;
 	}
 	/* Every statement of schema_sql is IF NOT EXISTS, so one pass creates a fresh
-	 * database and upgrades a version-1 one (which lacks only the ledger) alike;
+	 * database and upgrades a version-1 one (which lacks only the ledger) or a
+	 * version-2 one (whose ledger lacks the collector) alike;
 	 * the version is raised in the same transaction, so an upgrade is all or
 	 * nothing. SCLI_SCHEMA_VERSION is a compile-time constant, not user data. */
 	snprintf(version_sql, sizeof(version_sql),
@@ -905,6 +911,7 @@ static int read_load(scli_load_record *rec, const PGresult *res, int row)
 	rec->duplicates = strtoull(PQgetvalue(res, row, 9), NULL, 10);
 	rec->rejected = strtoull(PQgetvalue(res, row, 10), NULL, 10);
 	copy_value(rec->error, sizeof(rec->error), res, row, 11);
+	copy_value(rec->collector, sizeof(rec->collector), res, row, 12);
 	return load_state_parse(&rec->state, PQgetvalue(res, row, 4));
 }
 
@@ -918,8 +925,8 @@ static int pg_ledger_begin(int64_t *id_out, scli_repo *base, const scli_load_rec
 {
 	pg_repo *r = (pg_repo *)base;
 	char source[sizeof(rec->source)], hash[sizeof(rec->hash)], size[24];
-	char started[SCLI_TIMESTAMP_BUFSZ];
-	const char *params[4];
+	char started[SCLI_TIMESTAMP_BUFSZ], collector[sizeof(rec->collector)];
+	const char *params[5];
 	PGresult *res;
 	int error = 0;
 
@@ -931,8 +938,9 @@ static int pg_ledger_begin(int64_t *id_out, scli_repo *base, const scli_load_rec
 	params[1] = size;
 	params[2] = text_param(hash, rec->hash, sizeof(hash));
 	params[3] = started;
+	params[4] = text_param(collector, rec->collector, sizeof(collector));
 	/* No BEGIN: one statement in autocommit is its own committed transaction. */
-	res = PQexecParams(r->conn, ledger_begin_sql, 4, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(r->conn, ledger_begin_sql, 5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 		error = pg_fail(r, res, "recording the start of a load");
 	else
@@ -977,14 +985,15 @@ static int pg_ledger_finish(scli_repo *base, const scli_load_record *rec)
 	return error;
 }
 
-static int pg_ledger_find_completed(scli_load_record *rec_out, scli_repo *base, const char *hash)
+static int pg_ledger_find_completed(scli_load_record *rec_out, scli_repo *base, const char *hash,
+				    const char *collector)
 {
 	pg_repo *r = (pg_repo *)base;
-	const char *params[1] = {hash};
+	const char *params[2] = {hash, collector};
 	PGresult *res;
 	int error;
 
-	res = PQexecParams(r->conn, ledger_find_sql, 1, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(r->conn, ledger_find_sql, 2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		error = pg_fail(r, res, "looking up a load");
 	else if (PQntuples(res) == 0)

@@ -43,8 +43,9 @@ static const char *const SCHEMA_SQL =
     " count INTEGER NOT NULL,"
     " PRIMARY KEY (customer_id, hour_us)) WITHOUT ROWID;";
 
-/* Schema version 2. AUTOINCREMENT: an id is never handed out twice, so a
- * ledger id printed by one load always names that load. */
+/* Schema version 2, with version 3's collector column. AUTOINCREMENT: an id
+ * is never handed out twice, so a ledger id printed by one load always names
+ * that load. */
 static const char *const LEDGER_SQL =
     "CREATE TABLE IF NOT EXISTS scli_loads ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -58,23 +59,34 @@ static const char *const LEDGER_SQL =
     " inserted INTEGER NOT NULL DEFAULT 0,"
     " duplicates INTEGER NOT NULL DEFAULT 0,"
     " rejected INTEGER NOT NULL DEFAULT 0,"
-    " error TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX IF NOT EXISTS scli_loads_hash_state ON scli_loads(hash, state);";
+    " error TEXT NOT NULL DEFAULT '',"
+    " collector TEXT NOT NULL DEFAULT '');";
+
+/* Version 3: a load is known by its content and the collector that read it.
+ * A version-2 ledger gets the column (its rows keep "", which matches no
+ * collector: those files are read once more, and find every event there). */
+static const char *const LEDGER_V3_COLUMN_SQL =
+    "ALTER TABLE scli_loads ADD COLUMN collector TEXT NOT NULL DEFAULT ''";
+static const char *const LEDGER_V3_INDEX_SQL =
+    "DROP INDEX IF EXISTS scli_loads_hash_state;"
+    "CREATE INDEX IF NOT EXISTS scli_loads_hash_collector_state"
+    " ON scli_loads(hash, collector, state);";
 
 #define LOAD_COLUMNS                                                                               \
 	"id, source, size, hash, state, started_us, ended_us, rows_read, inserted, duplicates,"    \
-	" rejected, error"
+	" rejected, error, collector"
 
 static const char *const LEDGER_BEGIN_SQL =
-    "INSERT INTO scli_loads (source, size, hash, state, started_us)"
-    " VALUES (?1, ?2, ?3, 'running', ?4)";
+    "INSERT INTO scli_loads (source, size, hash, state, started_us, collector)"
+    " VALUES (?1, ?2, ?3, 'running', ?4, ?5)";
 
 static const char *const LEDGER_FINISH_SQL =
     "UPDATE scli_loads SET state = ?2, ended_us = ?3, rows_read = ?4, inserted = ?5,"
     " duplicates = ?6, rejected = ?7, error = ?8 WHERE id = ?1";
 
 static const char *const LEDGER_FIND_SQL =
-    "SELECT " LOAD_COLUMNS " FROM scli_loads WHERE hash = ?1 AND state = 'completed'"
+    "SELECT " LOAD_COLUMNS " FROM scli_loads"
+    " WHERE hash = ?1 AND collector = ?2 AND state = 'completed'"
     " ORDER BY id DESC LIMIT 1";
 
 static const char *const LEDGER_LIST_SQL =
@@ -245,10 +257,14 @@ static int sqlite_init_schema(scli_repo *r)
 			  "creating the schema")) < 0)
 		goto done;
 	/* Every step is IF NOT EXISTS, so one pass creates a fresh database and
-	 * upgrades a version-1 one (which lacks only the ledger) alike; the version
+	 * upgrades a version-1 one (which lacks only the ledger) alike; a version-2
+	 * ledger gets the collector column. The version
 	 * is raised last, in the same transaction, so an upgrade is all or nothing. */
 	if ((error = exec(db, SCHEMA_SQL, "creating the schema")) < 0 ||
-	    (error = exec(db, LEDGER_SQL, "creating the load ledger")) < 0)
+	    (version == 2 &&
+	     (error = exec(db, LEDGER_V3_COLUMN_SQL, "upgrading the load ledger")) < 0) ||
+	    (error = exec(db, LEDGER_SQL, "creating the load ledger")) < 0 ||
+	    (error = exec(db, LEDGER_V3_INDEX_SQL, "indexing the load ledger")) < 0)
 		goto done;
 	if (version < SCLI_SCHEMA_VERSION &&
 	    (error = exec(
@@ -499,6 +515,7 @@ static int read_load(scli_load_record *rec, sqlite3_stmt *st)
 	rec->duplicates = (uint64_t)sqlite3_column_int64(st, 9);
 	rec->rejected = (uint64_t)sqlite3_column_int64(st, 10);
 	copy_column(rec->error, sizeof(rec->error), st, 11);
+	copy_column(rec->collector, sizeof(rec->collector), st, 12);
 	return load_state_parse(&rec->state, (const char *)sqlite3_column_text(st, 4));
 }
 
@@ -530,7 +547,8 @@ static int sqlite_ledger_begin(int64_t *id_out, scli_repo *r, const scli_load_re
 	if (bind_field(st, 1, rec->source, sizeof(rec->source)) ||
 	    sqlite3_bind_int64(st, 2, rec->size) ||
 	    bind_field(st, 3, rec->hash, sizeof(rec->hash)) ||
-	    sqlite3_bind_int64(st, 4, rec->started_us)) {
+	    sqlite3_bind_int64(st, 4, rec->started_us) ||
+	    bind_field(st, 5, rec->collector, sizeof(rec->collector))) {
 		error = db_error(db, "binding a load");
 		goto done;
 	}
@@ -575,7 +593,8 @@ done:
 	return error;
 }
 
-static int sqlite_ledger_find_completed(scli_load_record *rec_out, scli_repo *r, const char *hash)
+static int sqlite_ledger_find_completed(scli_load_record *rec_out, scli_repo *r, const char *hash,
+					const char *collector)
 {
 	sqlite3 *db = ((sqlite_repo *)r)->db;
 	sqlite3_stmt *st = NULL;
@@ -583,7 +602,8 @@ static int sqlite_ledger_find_completed(scli_load_record *rec_out, scli_repo *r,
 
 	if ((error = ledger_prepare(&st, db, LEDGER_FIND_SQL)) < 0)
 		goto done;
-	if (sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC)) {
+	if (sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 2, collector, -1, SQLITE_STATIC)) {
 		error = db_error(db, "binding a hash");
 		goto done;
 	}

@@ -1,7 +1,13 @@
 /*
- * The byte source every collector reads from: a file or stdin through zlib
- * (which reads gzip decompressed and anything else as is), or a copy of a
+ * The byte source every collector reads from: a file or stdin (gzip read
+ * decompressed through zlib's inflate, anything else as is), or a copy of a
  * memory buffer for tests.
+ *
+ * A regular file is hashed as it is read, and can be checked against what it
+ * was when it was opened (scli_source_check): a file that is appended to,
+ * truncated or copied over while it loads must never be recorded as loaded
+ * with content that was not read. We read the descriptor ourselves (not
+ * gzread) so that the bytes hashed are exactly the bytes decoded.
  */
 #include "scli/alloc.h"
 #include "scli/sys/collector.h"
@@ -16,16 +22,28 @@
 #include <xxhash.h>
 #include <zlib.h>
 
-/* zlib's own buffer: large reads keep the per-call overhead of gzread low. */
-#define SOURCE_GZ_BUFFER (256u * 1024u)
+/* Large reads keep the per-call overhead low (as zlib's own gzbuffer did). */
+#define SOURCE_BUFFER (256u * 1024u)
+
+typedef enum { MODE_UNKNOWN, MODE_PLAIN, MODE_GZIP, MODE_DRAIN } source_mode;
 
 struct scli_source {
-	gzFile gz;	    /* NULL for a memory source */
+	int fd;		    /* -1 for a memory source */
 	unsigned char *mem; /* owned copy of the memory source's data */
 	size_t mem_len;
 	size_t mem_pos;
-	int failed;   /* sticky: a read error is not retried */
-	int64_t size; /* of a regular file as stored; -1 otherwise */
+	unsigned char *in; /* raw bytes read from fd, in[in_pos..in_len) not yet used */
+	size_t in_pos, in_len;
+	int raw_eof;	  /* read() returned 0 */
+	int64_t raw_read; /* raw bytes read from fd so far */
+	source_mode mode;
+	z_stream z;
+	int z_live;	    /* inflateInit2 done */
+	int failed;	    /* sticky: a read error is not retried */
+	int regular;	    /* a regular file: size, hash and check apply */
+	int64_t size;	    /* of a regular file as stored; -1 otherwise */
+	struct stat opened; /* fstat when opened, for scli_source_check */
+	XXH3_state_t *hash; /* XXH3-128 of the raw bytes as read (regular files) */
 	char name[];
 };
 
@@ -37,25 +55,79 @@ static int source_alloc(scli_source **out, const char *name)
 	if (!s)
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	memcpy(s->name, name, len + 1);
+	s->fd = -1;
 	s->size = -1;
 	*out = s;
 	return 0;
 }
 
-static int hash_fd(char hex_out[33], int64_t *size_out, int fd, const char *name);
+static void hex_digest(char hex_out[33], XXH3_state_t *state)
+{
+	static const char digits[] = "0123456789abcdef";
+	XXH128_canonical_t canon;
+	int i;
+
+	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(state));
+	for (i = 0; i < 16; i++) {
+		hex_out[2 * i] = digits[canon.digest[i] >> 4];
+		hex_out[2 * i + 1] = digits[canon.digest[i] & 15];
+	}
+	hex_out[32] = '\0';
+}
+
+/* read() that retries on EINTR; the error message names the source. */
+static long read_fd(scli_source *s, void *buf, size_t n)
+{
+	ssize_t got;
+
+	do
+		got = read(s->fd, buf, n);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return scli_error_set(SCLI_EIO, "cannot read %s: %s", s->name, strerror(errno));
+	return (long)got;
+}
+
+/* XXH3-128 of the whole file through s->fd as hex, then back to the start. */
+static int prehash(char hex_out[33], scli_source *s)
+{
+	long n;
+	int error = 0;
+
+	XXH3_128bits_reset(s->hash);
+	while ((n = read_fd(s, s->in, SOURCE_BUFFER)) != 0) {
+		if (n < 0)
+			return (int)n;
+		XXH3_128bits_update(s->hash, s->in, (size_t)n);
+	}
+	hex_digest(hex_out, s->hash);
+	if (lseek(s->fd, 0, SEEK_SET) != 0)
+		error = scli_error_set(SCLI_EIO, "cannot rewind %s: %s", s->name, strerror(errno));
+	XXH3_128bits_reset(s->hash);
+	return error;
+}
+
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
+{
+	(void)opaque;
+	return scli_calloc(items, size);
+}
+
+static void z_free(voidpf opaque, voidpf p)
+{
+	(void)opaque;
+	scli_free(p);
+}
 
 /*
- * Open `path` (or stdin for "-"); when `hex_out` is given and the path is a
- * regular file, hash its bytes first through the same descriptor, then rewind,
- * so the hash describes exactly the bytes that are loaded — a pipe or FIFO is
- * never read twice (it gets no hash: "").
+ * Open `path` (or stdin for "-"). For a regular file, `hex_out` (when given)
+ * receives the hash of its bytes, read through the same descriptor before it is
+ * rewound: a pipe or FIFO is never read twice (it gets no hash: "").
  */
 static int source_open(scli_source **out, char *hex_out, const char *path)
 {
 	scli_source *s = NULL;
-	int is_stdin, fd = -1;
-	int error;
-	struct stat st;
+	int is_stdin, error = 0;
 
 	assert(out && path);
 	*out = NULL;
@@ -64,42 +136,30 @@ static int source_open(scli_source **out, char *hex_out, const char *path)
 	is_stdin = strcmp(path, "-") == 0;
 	if ((error = source_alloc(&s, is_stdin ? "<stdin>" : path)) < 0)
 		goto done;
-
-	/*
-	 * open() ourselves rather than gzopen(): errno is then reliably the
-	 * reason, and stdin goes through the same gzdopen path. stdin is dup'ed
-	 * because gzclose closes the descriptor it was given.
-	 */
-	fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (!(s->in = scli_malloc(SOURCE_BUFFER))) {
+		error = scli_error_set(SCLI_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* stdin is dup'ed so that freeing the source never closes fd 0 */
+	s->fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0) {
 		error = scli_error_set(SCLI_EIO, "cannot open %s: %s", s->name, strerror(errno));
 		goto done;
 	}
-	if (!is_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		s->size = (int64_t)st.st_size;
-		if (hex_out) {
-			if ((error = hash_fd(hex_out, &s->size, fd, s->name)) < 0)
-				goto done;
-			if (lseek(fd, 0, SEEK_SET) != 0) {
-				error = scli_error_set(SCLI_EIO, "cannot rewind %s: %s", s->name,
-						       strerror(errno));
-				goto done;
-			}
+	if (!is_stdin && fstat(s->fd, &s->opened) == 0 && S_ISREG(s->opened.st_mode)) {
+		s->regular = 1;
+		s->size = (int64_t)s->opened.st_size;
+		if (!(s->hash = XXH3_createState())) {
+			error = scli_error_set(SCLI_ENOMEM, "out of memory");
+			goto done;
 		}
+		if (hex_out && (error = prehash(hex_out, s)) < 0)
+			goto done;
+		XXH3_128bits_reset(s->hash);
 	}
-	if (!(s->gz = gzdopen(fd, "rb"))) {
-		error = scli_error_set(SCLI_EIO, "cannot open %s: %s", s->name,
-				       errno ? strerror(errno) : "out of memory");
-		goto done;
-	}
-	fd = -1; /* owned by s->gz now */
-	gzbuffer(s->gz, SOURCE_GZ_BUFFER);
 	*out = s;
 	s = NULL;
-
 done:
-	if (fd >= 0)
-		close(fd);
 	scli_source_free(s);
 	return error;
 }
@@ -139,51 +199,210 @@ done:
 	return error;
 }
 
-static long source_read_gz(scli_source *s, void *buf, size_t n)
+/* More raw bytes into s->in, after what is still unused. 0 at the end of input. */
+static long fill(scli_source *s)
 {
-	const char *msg;
-	int errnum = Z_OK;
-	int got;
+	long got;
 
-	/* gzread takes an unsigned and returns an int: stay well inside both */
-	if (n > (size_t)INT_MAX / 2)
-		n = (size_t)INT_MAX / 2;
-	got = gzread(s->gz, buf, (unsigned)n);
-	if (got > 0)
-		return got;
-	msg = gzerror(s->gz, &errnum);
-	/*
-	 * gzread reports a truncated gzip stream as a clean end of input and
-	 * leaves Z_BUF_ERROR behind; that is a damaged file, not the end.
-	 */
-	if (got == 0 && errnum == Z_OK)
+	if (s->raw_eof)
 		return 0;
-	s->failed = 1;
-	if (errnum == Z_ERRNO)
-		msg = strerror(errno);
-	return scli_error_set(SCLI_EIO, "cannot read %s: %s", s->name,
-			      msg && *msg ? msg : "read error");
+	if (s->in_pos == s->in_len)
+		s->in_pos = s->in_len = 0;
+	else if (s->in_pos > 0) {
+		memmove(s->in, s->in + s->in_pos, s->in_len - s->in_pos);
+		s->in_len -= s->in_pos;
+		s->in_pos = 0;
+	}
+	if ((got = read_fd(s, s->in + s->in_len, SOURCE_BUFFER - s->in_len)) < 0)
+		return got;
+	if (got == 0)
+		s->raw_eof = 1;
+	if (s->hash)
+		XXH3_128bits_update(s->hash, s->in + s->in_len, (size_t)got);
+	s->in_len += (size_t)got;
+	s->raw_read += got;
+	return got;
+}
+
+/* Whether the unused raw bytes start a gzip member; reads until it can tell. */
+static int at_gzip_magic(int *yes, scli_source *s)
+{
+	long got;
+
+	while (s->in_len - s->in_pos < 2 && !s->raw_eof)
+		if ((got = fill(s)) < 0)
+			return (int)got;
+	*yes =
+	    s->in_len - s->in_pos >= 2 && s->in[s->in_pos] == 0x1f && s->in[s->in_pos + 1] == 0x8b;
+	return 0;
+}
+
+static int start_mode(scli_source *s)
+{
+	int gzip, error;
+
+	if ((error = at_gzip_magic(&gzip, s)) < 0)
+		return error;
+	if (!gzip) {
+		s->mode = MODE_PLAIN;
+		return 0;
+	}
+	s->z.zalloc = z_alloc;
+	s->z.zfree = z_free;
+	if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK)
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	s->z_live = 1;
+	s->mode = MODE_GZIP;
+	return 0;
+}
+
+static long read_plain(scli_source *s, unsigned char *buf, size_t n)
+{
+	long got;
+
+	if (s->in_pos == s->in_len && (got = fill(s)) <= 0)
+		return got;
+	if (n > s->in_len - s->in_pos)
+		n = s->in_len - s->in_pos;
+	memcpy(buf, s->in + s->in_pos, n);
+	s->in_pos += n;
+	return (long)n;
+}
+
+/*
+ * After one gzip member: another member follows (decoded on, as gzip(1) and
+ * gzread do) or the rest is ignored as trailing garbage, like gzread; it is
+ * still read, so that the whole file is hashed and checked.
+ */
+static int next_member(scli_source *s)
+{
+	int gzip, error;
+
+	if ((error = at_gzip_magic(&gzip, s)) < 0)
+		return error;
+	if (gzip && inflateReset(&s->z) == Z_OK)
+		return 0;
+	s->mode = MODE_DRAIN;
+	return 0;
+}
+
+static long read_gzip(scli_source *s, unsigned char *buf, size_t n)
+{
+	long got;
+	int rc, error;
+
+	if (n > UINT_MAX)
+		n = UINT_MAX;
+	s->z.next_out = buf;
+	s->z.avail_out = (uInt)n;
+	while (s->z.avail_out == n && s->mode == MODE_GZIP) {
+		if (s->in_pos == s->in_len) {
+			if ((got = fill(s)) < 0)
+				return got;
+			if (got == 0)
+				return scli_error_set(SCLI_EIO,
+						      "cannot read %s: unexpected end of file "
+						      "(truncated gzip stream)",
+						      s->name);
+		}
+		s->z.next_in = s->in + s->in_pos;
+		s->z.avail_in = (uInt)(s->in_len - s->in_pos);
+		rc = inflate(&s->z, Z_NO_FLUSH);
+		s->in_pos = s->in_len - s->z.avail_in;
+		if (rc == Z_STREAM_END) {
+			if ((error = next_member(s)) < 0)
+				return error;
+		} else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+			return scli_error_set(SCLI_EIO, "cannot read %s: %s", s->name,
+					      s->z.msg ? s->z.msg : "invalid gzip data");
+		}
+	}
+	return (long)(n - s->z.avail_out);
 }
 
 long scli_source_read(scli_source *s, void *buf, size_t n)
 {
-	size_t left;
+	long got = 0;
+	int error;
 
 	assert(s && buf);
 	if (s->failed)
 		return scli_error_set(SCLI_EIO, "cannot read %s: earlier read failed", s->name);
 	if (n == 0)
 		return 0;
-	if (s->gz)
-		return source_read_gz(s, buf, n);
-	left = s->mem_len - s->mem_pos;
-	if (n > left)
-		n = left;
 	if (n > LONG_MAX)
 		n = LONG_MAX;
-	memcpy(buf, s->mem + s->mem_pos, n);
-	s->mem_pos += n;
-	return (long)n;
+	if (s->fd < 0) {
+		if (n > s->mem_len - s->mem_pos)
+			n = s->mem_len - s->mem_pos;
+		memcpy(buf, s->mem + s->mem_pos, n);
+		s->mem_pos += n;
+		return (long)n;
+	}
+	if (s->mode == MODE_UNKNOWN && (error = start_mode(s)) < 0)
+		got = error;
+	else if (s->mode == MODE_PLAIN)
+		got = read_plain(s, buf, n);
+	else if (s->mode == MODE_GZIP)
+		got = read_gzip(s, buf, n);
+	if (got < 0)
+		s->failed = 1;
+	return got;
+}
+
+/* Whether the file, as fstat sees it now, is still the one that was opened. */
+static int same_as_opened(const scli_source *s, const struct stat *now)
+{
+	return now->st_dev == s->opened.st_dev && now->st_ino == s->opened.st_ino &&
+	       now->st_size == s->opened.st_size &&
+	       now->st_mtim.tv_sec == s->opened.st_mtim.tv_sec &&
+	       now->st_mtim.tv_nsec == s->opened.st_mtim.tv_nsec;
+}
+
+static int changed(const scli_source *s, const char *how)
+{
+	return scli_error_set(SCLI_ECHANGED,
+			      "%s: file changed while loading (%s); what was committed stays, "
+			      "run the load again to finish it",
+			      s->name, how);
+}
+
+int scli_source_check(scli_source *s, bool at_end, const char *expected_hash)
+{
+	struct stat now;
+	char hex[33];
+	long got;
+
+	assert(s);
+	if (!s->regular)
+		return 0;
+	if (at_end) {
+		/* trailing bytes not decoded (after a gzip stream) are read and hashed too */
+		s->in_pos = s->in_len;
+		while ((got = fill(s)) > 0)
+			s->in_pos = s->in_len;
+		if (got < 0)
+			return (int)got;
+	}
+	if (fstat(s->fd, &now) != 0)
+		return scli_error_set(SCLI_EIO, "cannot stat %s: %s", s->name, strerror(errno));
+	if (!same_as_opened(s, &now))
+		return changed(s, now.st_size != s->opened.st_size ? "its size changed"
+								   : "it was modified");
+	if (!at_end)
+		return 0;
+	if (s->raw_read != (int64_t)s->opened.st_size)
+		return changed(s, "fewer or more bytes were read than it holds");
+	hex_digest(hex, s->hash);
+	if (expected_hash && *expected_hash && strcmp(hex, expected_hash))
+		return changed(s, "its content differs from when it was opened");
+	return 0;
+}
+
+bool scli_source_at_end(const scli_source *s)
+{
+	assert(s);
+	return s->fd >= 0 ? s->raw_eof != 0 : s->mem_pos == s->mem_len;
 }
 
 const char *scli_source_name(const scli_source *s)
@@ -196,8 +415,12 @@ void scli_source_free(scli_source *s)
 {
 	if (!s)
 		return;
-	if (s->gz)
-		gzclose_r(s->gz);
+	if (s->z_live)
+		inflateEnd(&s->z);
+	if (s->fd >= 0)
+		close(s->fd);
+	XXH3_freeState(s->hash);
+	scli_free(s->in);
 	scli_free(s->mem);
 	scli_free(s);
 }
@@ -209,47 +432,7 @@ int64_t scli_source_size(const scli_source *s)
 
 int64_t scli_source_offset(const scli_source *s)
 {
-	if (s->gz)
-		return (int64_t)gzoffset(s->gz);
+	if (s->fd >= 0)
+		return s->raw_read - (int64_t)(s->in_len - s->in_pos);
 	return (int64_t)s->mem_pos;
-}
-
-/* XXH3-128 of everything left in fd, as hex; the byte count into *size_out. */
-static int hash_fd(char hex_out[33], int64_t *size_out, int fd, const char *name)
-{
-	static const char digits[] = "0123456789abcdef";
-	XXH3_state_t *state = NULL;
-	XXH128_canonical_t canon;
-	unsigned char *buf = NULL;
-	int64_t total = 0;
-	int error = 0, i;
-	ssize_t n;
-
-	if (!(state = XXH3_createState()) || !(buf = scli_malloc(SOURCE_GZ_BUFFER))) {
-		error = scli_error_set(SCLI_ENOMEM, "out of memory");
-		goto done;
-	}
-	XXH3_128bits_reset(state);
-	while ((n = read(fd, buf, SOURCE_GZ_BUFFER)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			error =
-			    scli_error_set(SCLI_EIO, "cannot read %s: %s", name, strerror(errno));
-			goto done;
-		}
-		XXH3_128bits_update(state, buf, (size_t)n);
-		total += n;
-	}
-	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(state));
-	for (i = 0; i < 16; i++) {
-		hex_out[2 * i] = digits[canon.digest[i] >> 4];
-		hex_out[2 * i + 1] = digits[canon.digest[i] & 15];
-	}
-	hex_out[32] = '\0';
-	*size_out = total;
-done:
-	XXH3_freeState(state);
-	scli_free(buf);
-	return error;
 }

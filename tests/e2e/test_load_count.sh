@@ -75,13 +75,14 @@ carol,INGEST,c3
 ,INGEST,c4,2021-03-01 04:00:00+00
 carol,INGEST,c5,2021-03-01 04:05:00+00
 CSV
+rm -f "$WORK/rejects.csv" # it is appended to
 run load --collector csv --config "$WORK/bad.csv" --rejects "$WORK/rejects.csv"
 expect_rc 3 "load with rejects"
 expect_out "$WORK/bad.csv: rows_read=5 inserted=2 duplicates=0 rejected=3" "rejects report adds up"
 expect_err_has "scli: error: $WORK/bad.csv:2: " "reject line 2 reported"
 expect_err_has "$WORK/bad.csv:4: " "reject line 4 reported (blank line counted)"
 expect_err_has "$WORK/bad.csv:5: " "reject line 5 reported"
-expect_eq "$(head -1 "$WORK/rejects.csv" | tr -d '\r')" "source,line,reason,row" "rejects header"
+expect_eq "$(head -1 "$WORK/rejects.csv" | tr -d '\r')" "load_id,source,line,reason,row" "rejects header"
 expect_eq "$(wc -l <"$WORK/rejects.csv")" "4" "rejects file has every rejected row"
 grep -q ',2,.*"carol,INGEST,c2,2021-02-29 04:00:00+00"' "$WORK/rejects.csv" && ok || fail "rejects file keeps the original row: $(cat "$WORK/rejects.csv")"
 run count --customer carol --from 2021-03-01T04:00:00Z --to 2021-03-01T05:00:00Z --format csv

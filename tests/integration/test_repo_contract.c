@@ -686,13 +686,15 @@ static void random_ranges_match_brute_force(void **state)
 				continue;
 			for (j = 0; j < N; j++)
 				want += !strcmp(evs[j].customer_id, evs[i].customer_id) &&
-					scli_hour_floor(evs[j].ts_us) == hour && evs[j].ts_us >= a &&
-					evs[j].ts_us < b;
+					scli_hour_floor(evs[j].ts_us) == hour &&
+					evs[j].ts_us >= a && evs[j].ts_us < b;
 			if (at(t, evs[i].customer_id, hour) != want)
-				fail_msg("range %zu [%lld, %lld) %s: hour %lld of %s counted %lld, want %lld",
+				fail_msg("range %zu [%lld, %lld) %s: hour %lld of %s counted %lld, "
+					 "want %lld",
 					 k, (long long)a, (long long)b, cust ? cust : "(all)",
 					 (long long)hour, evs[i].customer_id,
-					 (long long)at(t, evs[i].customer_id, hour), (long long)want);
+					 (long long)at(t, evs[i].customer_id, hour),
+					 (long long)want);
 		}
 		free(t);
 	}
@@ -822,6 +824,7 @@ static void load_fill(scli_load_record *rec, const char *source, int64_t size, c
 	assert_true(strlen(hash) < sizeof(rec->hash));
 	strcpy(rec->source, source);
 	strcpy(rec->hash, hash);
+	strcpy(rec->collector, "csv");
 	rec->size = size;
 	rec->started_us = started_us;
 }
@@ -903,6 +906,7 @@ static void assert_load_equal(const scli_load_record *want, const scli_load_reco
 	assert_int_equal(got->duplicates, want->duplicates);
 	assert_int_equal(got->rejected, want->rejected);
 	assert_string_equal(got->error, want->error);
+	assert_string_equal(got->collector, want->collector);
 }
 
 static void ledger_before_init_fails(void **state)
@@ -916,8 +920,8 @@ static void ledger_before_init_fails(void **state)
 	assert_int_equal(id, 0);
 	/* no table is not the same as "no such load" */
 	scli_error_clear();
-	assert_true(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A) < 0);
-	assert_int_not_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A),
+	assert_true(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A, "csv") < 0);
+	assert_int_not_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A, "csv"),
 			     SCLI_ENOTFOUND);
 	assert_true(scli_repo_ledger_list(fx->repo, 10, collect_load, NULL) < 0);
 }
@@ -1035,7 +1039,8 @@ static void ledger_find_completed_only(void **state)
 	finish_load(fx->repo, begin_load(fx->repo, "a.csv", HASH_A, AT(2, 0)), SCLI_LOAD_FAILED,
 		    "boom");
 	scli_error_clear();
-	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A), SCLI_ENOTFOUND);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A, "csv"),
+			 SCLI_ENOTFOUND);
 	assert_error_contains("no completed load with that hash");
 
 	/* of two completed ones the newest wins, even with a newer running one */
@@ -1046,7 +1051,7 @@ static void ledger_find_completed_only(void **state)
 	begin_load(fx->repo, "a-third.csv", HASH_A, AT(5, 0));
 	finish_load(fx->repo, begin_load(fx->repo, "a.csv", HASH_A, AT(6, 0)), SCLI_LOAD_FAILED,
 		    "later failure");
-	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A), 0);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A, "csv"), 0);
 	assert_int_equal(rec.id, second);
 	assert_int_equal(rec.state, SCLI_LOAD_COMPLETED);
 
@@ -1057,12 +1062,40 @@ static void ledger_find_completed_only(void **state)
 	free(l);
 
 	/* other hashes, a prefix of the hash, and "unknown" are not found */
-	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_B), SCLI_ENOTFOUND);
-	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, "0123456789abcdef"),
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_B, "csv"),
 			 SCLI_ENOTFOUND);
-	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, ""), SCLI_ENOTFOUND);
-	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, "' OR '1'='1"),
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, "0123456789abcdef", "csv"),
 			 SCLI_ENOTFOUND);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, "", "csv"),
+			 SCLI_ENOTFOUND);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, "' OR '1'='1", "csv"),
+			 SCLI_ENOTFOUND);
+}
+
+/* The ledger knows a load by content and collector: the same bytes read by the
+ * wrong collector never make the right one skip them. */
+static void ledger_find_by_collector(void **state)
+{
+	fixture *fx = *state;
+	scli_load_record rec;
+	int64_t id;
+
+	finish_load(fx->repo, begin_load(fx->repo, "a.csv", HASH_A, AT(1, 0)), SCLI_LOAD_COMPLETED,
+		    "");
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A, "json"),
+			 SCLI_ENOTFOUND);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A, ""),
+			 SCLI_ENOTFOUND);
+	load_fill(&rec, "a.csv", 10, HASH_A, AT(2, 0));
+	strcpy(rec.collector, "json");
+	assert_int_equal(scli_repo_ledger_begin(&id, fx->repo, &rec), 0);
+	finish_load(fx->repo, id, SCLI_LOAD_COMPLETED, "");
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A, "json"), 0);
+	assert_int_equal(rec.id, id);
+	assert_string_equal(rec.collector, "json");
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A, "csv"), 0);
+	assert_int_not_equal(rec.id, id);
+	assert_string_equal(rec.collector, "csv");
 }
 
 static void ledger_list_order_and_limit(void **state)
@@ -1111,7 +1144,8 @@ static void ledger_empty(void **state)
 
 	assert_int_equal(l->n, 0);
 	free(l);
-	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A), SCLI_ENOTFOUND);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A, "csv"),
+			 SCLI_ENOTFOUND);
 }
 
 static void ledger_and_batches_independent(void **state)
@@ -1245,6 +1279,7 @@ static const struct CMUnitTest contract_tests[] = {
     cmocka_unit_test_setup_teardown(ledger_finish_round_trips, setup_initialised, teardown_repo),
     cmocka_unit_test_setup_teardown(ledger_finish_unknown_load, setup_initialised, teardown_repo),
     cmocka_unit_test_setup_teardown(ledger_find_completed_only, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(ledger_find_by_collector, setup_initialised, teardown_repo),
     cmocka_unit_test_setup_teardown(ledger_list_order_and_limit, setup_initialised, teardown_repo),
     cmocka_unit_test_setup_teardown(ledger_and_batches_independent, setup_initialised,
 				    teardown_repo),
@@ -1276,7 +1311,7 @@ static void upgrade_from_version_1(fixture *fx, void (*downgrade)(fixture *fx))
 
 	scli_error_clear();
 	assert_int_equal(scli_repo_check_schema(fx->repo), SCLI_ESCHEMA);
-	assert_error_contains("database schema version 1 is older than this scli (2)");
+	assert_error_contains("database schema version 1 is older than this scli (3)");
 	assert_error_contains("run `scli init-db` to upgrade");
 	assert_int_equal(scli_repo_schema_version(&version, fx->repo), 0);
 	assert_int_equal(version, 1);
@@ -1297,7 +1332,7 @@ static void upgrade_from_version_1(fixture *fx, void (*downgrade)(fixture *fx))
 
 	id = begin_load(fx->repo, "events.csv", HASH_A, AT(6, 0));
 	finish_load(fx->repo, id, SCLI_LOAD_COMPLETED, "");
-	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A), 0);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A, "csv"), 0);
 	assert_int_equal(rec.id, id);
 
 	/* and init-db on the upgraded database is a no-op */
@@ -1305,6 +1340,53 @@ static void upgrade_from_version_1(fixture *fx, void (*downgrade)(fixture *fx))
 	l = list_loads(fx->repo, 10);
 	assert_int_equal(l->n, 1);
 	assert_int_equal(l->recs[0].id, id);
+	free(l);
+}
+
+/*
+ * A database written by scli with schema version 2 (`downgrade` gives the
+ * fixture's fresh database version 2's ledger, with one completed load and no
+ * collector column): refused until init-db, then upgraded in place, its events
+ * and ledger row kept. The old row names no collector, so it makes no
+ * collector skip the file: the next load reads it once more.
+ */
+static void upgrade_from_version_2(fixture *fx, void (*downgrade)(fixture *fx))
+{
+	scli_load_record rec;
+	scli_event evs[1];
+	int version = 0;
+	load_list *l;
+	tally *t;
+
+	event_fill(&evs[0], "c1", "a", AT(4, 10));
+	store(fx->repo, 1, 0, evs, 1);
+	downgrade(fx);
+
+	scli_error_clear();
+	assert_int_equal(scli_repo_check_schema(fx->repo), SCLI_ESCHEMA);
+	assert_error_contains("database schema version 2 is older than this scli (3)");
+	assert_int_equal(scli_repo_init_schema(fx->repo), 0);
+	assert_int_equal(scli_repo_check_schema(fx->repo), 0);
+	assert_int_equal(scli_repo_schema_version(&version, fx->repo), 0);
+	assert_int_equal(version, SCLI_SCHEMA_VERSION);
+
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 1);
+	assert_string_equal(l->recs[0].source, "old.csv");
+	assert_string_equal(l->recs[0].hash, HASH_A);
+	assert_int_equal(l->recs[0].state, SCLI_LOAD_COMPLETED);
+	assert_string_equal(l->recs[0].collector, "");
+	free(l);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, HASH_A, "csv"),
+			 SCLI_ENOTFOUND);
+	store(fx->repo, 0, 1, evs, 1);
+	t = count(fx->repo, "c1", AT(0, 0), AT(24, 0));
+	assert_int_equal(total(t), 1);
+	free(t);
+	/* init-db again is a no-op */
+	assert_int_equal(scli_repo_init_schema(fx->repo), 0);
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 1);
 	free(l);
 }
 
@@ -1377,7 +1459,7 @@ static void overlong_strings_are_cut(fixture *fx, void (*overwrite)(fixture *fx)
 	free(l);
 	memset(long_hash, '0', 80);
 	long_hash[80] = '\0';
-	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, long_hash), 0);
+	assert_int_equal(scli_repo_ledger_find_completed(&rec, fx->repo, long_hash, "csv"), 0);
 	check_overlong_load(&rec);
 }
 
@@ -1594,6 +1676,30 @@ static void sqlite_upgrade_from_version_1(void **state)
 	upgrade_from_version_1(*state, sqlite_downgrade);
 }
 
+/* Version 2's ledger exactly as version 2 created it, with one completed load. */
+static void sqlite_downgrade_to_2(fixture *fx)
+{
+	raw_exec(fx->path,
+		 "DROP TABLE scli_loads;"
+		 "CREATE TABLE scli_loads (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+		 " source TEXT NOT NULL, size INTEGER NOT NULL, hash TEXT NOT NULL,"
+		 " state TEXT NOT NULL CHECK (state IN ('running', 'completed', 'failed')),"
+		 " started_us INTEGER NOT NULL, ended_us INTEGER NOT NULL DEFAULT 0,"
+		 " rows_read INTEGER NOT NULL DEFAULT 0, inserted INTEGER NOT NULL DEFAULT 0,"
+		 " duplicates INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,"
+		 " error TEXT NOT NULL DEFAULT '');"
+		 "CREATE INDEX scli_loads_hash_state ON scli_loads(hash, state);"
+		 "INSERT INTO scli_loads (source, size, hash, state, started_us, ended_us,"
+		 " rows_read, inserted) VALUES ('old.csv', 10, '" HASH_A "', 'completed', 1, 2,"
+		 " 1, 1);"
+		 "UPDATE scli_meta SET value = '2' WHERE key = 'schema_version'");
+}
+
+static void sqlite_upgrade_from_version_2(void **state)
+{
+	upgrade_from_version_2(*state, sqlite_downgrade_to_2);
+}
+
 /* An upgrade that fails half-way leaves the database at version 1. */
 static void sqlite_failed_upgrade_changes_nothing(void **state)
 {
@@ -1663,6 +1769,8 @@ static const struct CMUnitTest sqlite_tests[] = {
 				    teardown_repo),
     cmocka_unit_test_setup_teardown(sqlite_concurrent_writer_waits, setup_initialised,
 				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_upgrade_from_version_2, setup_initialised,
+				    teardown_repo),
     cmocka_unit_test_setup_teardown(sqlite_upgrade_from_version_1, setup_initialised,
 				    teardown_repo),
     cmocka_unit_test_setup_teardown(sqlite_failed_upgrade_changes_nothing, setup_initialised,
@@ -1720,6 +1828,29 @@ static void pg_upgrade_from_version_1(void **state)
 	upgrade_from_version_1(*state, pg_downgrade);
 }
 
+/* Version 2's ledger as version 2 created it, with one completed load. */
+static void pg_downgrade_to_2(fixture *fx)
+{
+	char sql[2048];
+
+	snprintf(sql, sizeof(sql),
+		 "SET search_path = %s;"
+		 "DROP INDEX scli_loads_completed_key;"
+		 "ALTER TABLE scli_loads DROP COLUMN collector;"
+		 "CREATE INDEX scli_loads_completed_hash ON scli_loads (hash)"
+		 "  WHERE state = 'completed';"
+		 "INSERT INTO scli_loads (source, size, hash, state, started, ended, rows_read,"
+		 " inserted) VALUES ('old.csv', 10, '" HASH_A "', 'completed', now(), now(), 1, 1);"
+		 "UPDATE scli_meta SET value = '2' WHERE key = 'schema_version'",
+		 fx->dir);
+	assert_int_equal(pg_admin(sql), 0);
+}
+
+static void pg_upgrade_from_version_2(void **state)
+{
+	upgrade_from_version_2(*state, pg_downgrade_to_2);
+}
+
 static void pg_failed_batch_keeps_ledger_row(void **state)
 {
 	fixture *fx = *state;
@@ -1755,6 +1886,7 @@ static void pg_overlong_strings_are_cut(void **state)
 static const struct CMUnitTest postgres_tests[] = {
     cmocka_unit_test_setup_teardown(pg_too_new_schema_refused, setup_initialised, teardown_repo),
     cmocka_unit_test_setup_teardown(pg_upgrade_from_version_1, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(pg_upgrade_from_version_2, setup_initialised, teardown_repo),
     cmocka_unit_test_setup_teardown(pg_failed_batch_keeps_ledger_row, setup_initialised,
 				    teardown_repo),
     cmocka_unit_test_setup_teardown(pg_overlong_strings_are_cut, setup_initialised, teardown_repo),

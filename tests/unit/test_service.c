@@ -81,10 +81,11 @@ typedef struct reject_log {
 	uint64_t lines[8];
 } reject_log;
 
-static int log_reject(void *ctx, const char *source, const scli_reject *rej)
+static int log_reject(void *ctx, const char *source, int64_t load_id, const scli_reject *rej)
 {
 	reject_log *log = ctx;
 
+	assert_int_equal(load_id, 0); /* scli_service_load keeps no ledger */
 	assert_string_equal(source, "scripted.csv");
 	log->lines[log->calls++] = rej->line;
 	return 0;
@@ -348,10 +349,11 @@ static void load_passes_store_errors_up(void **state)
 	assert_int_equal(rep.inserted, 0);
 }
 
-static int stop_at_reject(void *ctx, const char *source, const scli_reject *rej)
+static int stop_at_reject(void *ctx, const char *source, int64_t load_id, const scli_reject *rej)
 {
 	(void)ctx;
 	(void)source;
+	(void)load_id;
 	(void)rej;
 	return scli_error_set(SCLI_ERANGE, "too many rejects");
 }
@@ -361,13 +363,12 @@ typedef struct progress_log {
 	uint64_t last_rows;
 } progress_log;
 
-static void log_progress(void *ctx, const char *source, const scli_load_report *so_far)
+static void log_progress(void *ctx, const scli_load_progress *at)
 {
 	progress_log *log = ctx;
 
-	(void)source;
 	log->calls++;
-	log->last_rows = so_far->rows_read;
+	log->last_rows = at->so_far->rows_read;
 }
 
 static void load_reports_progress_and_can_be_stopped_by_rejects(void **state)

@@ -7,6 +7,7 @@
 #define SCLI_SYS_COLLECTOR_H
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,21 @@ int64_t scli_source_offset(const scli_source *s);
  * describes the bytes loaded. Standard input, pipes and FIFOs get "" (no hash).
  */
 int scli_source_open_hashed(scli_source **out, char hex_out[33], const char *path);
+
+/**
+ * Check that a regular file is still the one that was opened, and has not
+ * been changed since (fstat: same inode, size and modification time). With
+ * `at_end`, after the last row was read, also read whatever was left undecoded
+ * and check that exactly the file's bytes were read and that their hash, taken
+ * as they were read, equals `expected_hash` (the hash from
+ * scli_source_open_hashed; NULL or "" skips that comparison). SCLI_ECHANGED
+ * with "file changed while loading" in the message when not; 0 for stdin,
+ * pipes and memory sources, which have nothing to compare against.
+ */
+int scli_source_check(scli_source *s, bool at_end, const char *expected_hash);
+
+/** Whether reading has reached the end of the input (a read found nothing more). */
+bool scli_source_at_end(const scli_source *s);
 
 /** Name for messages: the path, "<stdin>" for "-" (borrowed). */
 const char *scli_source_name(const scli_source *s);
@@ -103,6 +119,18 @@ static inline int scli_collector_next(scli_event *ev_out, scli_reject *rej_out, 
 	assert(c && c->ops && c->ops->next);
 	return c->ops->next(ev_out, rej_out, c);
 }
+
+/**
+ * A kind of collector, as the registry lists it (include/scli/adapters.h): its
+ * name (kept in the load ledger), the file name endings a directory input
+ * picks for it, and how to open one over a source (borrowed: it must outlive
+ * the collector).
+ */
+typedef struct scli_collector_kind {
+	const char *name;	       /**< "csv", "json" */
+	const char *const *extensions; /**< e.g. ".csv", ".csv.gz"; NULL-terminated */
+	int (*open)(scli_collector **out, scli_source *src);
+} scli_collector_kind;
 
 /** Free a collector (NULL-safe). */
 static inline void scli_collector_free(scli_collector *c)

@@ -18,10 +18,12 @@
 
 /**
  * Schema version this build creates and understands. 1: events, hourly rollup,
- * meta. 2: adds the load ledger. init_schema upgrades older versions in place;
- * check_schema refuses older ones ("run `scli init-db` to upgrade") and newer ones.
+ * meta. 2: adds the load ledger. 3: the ledger keys a load by content hash and
+ * collector (loads recorded before have collector "", which matches none).
+ * init_schema upgrades older versions in place; check_schema refuses older
+ * ones ("run `scli init-db` to upgrade") and newer ones.
  */
-#define SCLI_SCHEMA_VERSION 2
+#define SCLI_SCHEMA_VERSION 3
 
 /** State of one load in the ledger. A killed load stays RUNNING forever; only COMPLETED counts. */
 typedef enum scli_load_state {
@@ -141,14 +143,16 @@ typedef struct scli_repo_ops {
 
 	/**
 	 * Record the start of a load, in its own committed transaction, from
-	 * rec->source, size, hash and started_us; state RUNNING. Sets `*id_out`.
+	 * rec->source, size, hash, collector and started_us; state RUNNING. Sets `*id_out`.
 	 */
 	int (*ledger_begin)(int64_t *id_out, scli_repo *r, const scli_load_record *rec);
 	/** Record the end of load rec->id: state, ended_us, the four figures, error.
 	 *  SCLI_ENOTFOUND for an unknown id. Ledger ops need a current schema (check_schema). */
 	int (*ledger_finish)(scli_repo *r, const scli_load_record *rec);
-	/** The newest COMPLETED load with this hash into `*rec_out`; SCLI_ENOTFOUND when none. */
-	int (*ledger_find_completed)(scli_load_record *rec_out, scli_repo *r, const char *hash);
+	/** The newest COMPLETED load of this content hash by this collector into `*rec_out`;
+	 *  SCLI_ENOTFOUND when none. */
+	int (*ledger_find_completed)(scli_load_record *rec_out, scli_repo *r, const char *hash,
+				     const char *collector);
 	/** Up to `limit` loads, newest (highest id) first. */
 	int (*ledger_list)(scli_repo *r, size_t limit, scli_load_record_cb cb, void *ctx);
 
@@ -219,11 +223,12 @@ static inline int scli_repo_ledger_finish(scli_repo *r, const scli_load_record *
 }
 
 static inline int scli_repo_ledger_find_completed(scli_load_record *rec_out, scli_repo *r,
-						  const char *hash)
+						  const char *hash, const char *collector)
 {
-	assert(r && r->ops);
-	return r->ops->ledger_find_completed ? r->ops->ledger_find_completed(rec_out, r, hash)
-					     : scli_repo_no_ledger(r);
+	assert(r && r->ops && hash && collector);
+	return r->ops->ledger_find_completed
+		   ? r->ops->ledger_find_completed(rec_out, r, hash, collector)
+		   : scli_repo_no_ledger(r);
 }
 
 static inline int scli_repo_ledger_list(scli_repo *r, size_t limit, scli_load_record_cb cb,
