@@ -59,10 +59,17 @@ for BACKEND in $BACKENDS; do
 	full count --from 2021-03-01 --to 2021-03-02
 	expect_write_error "count"
 
+	# the collector of each load, in the table (after the state) and in JSON
 	SCLI_DATABASE=$(fresh_db "$BACKEND" collector) || { fail "cannot create a database"; continue; }
 	run init-db
 	run load --collector csv --config "$WORK/ids.csv" --quiet
 	expect_rc 0 "load ids.csv"
+	run loads
+	expect_rc 0 "loads"
+	expect_eq "$(printf '%s\n' "$OUT" | awk 'NR == 1 { print $3 }')" "collector" "loads table has a collector column"
+	expect_eq "$(printf '%s\n' "$OUT" | awk 'NR == 2 { print $2, $3 }')" "completed csv" "loads table shows the collector"
+	run loads --format json
+	expect_out_has '"state":"completed","collector":"csv"' "loads JSON has the collector"
 
 	# the id column is as wide as the widest id, in columns: every bucket_start lines up
 	run count --from 2021-03-01 --to 2021-03-01T01:00:00Z
