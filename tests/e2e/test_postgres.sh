@@ -151,14 +151,19 @@ expect_eq "$(q "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT sum(
 # leave half of the batch behind.
 start_load commitwait
 hold_lock "$(stage_of first).scli_stage" "ACCESS SHARE"
-tail -n +3001 "$WORK/lc.csv" >&3
+# written from the background: the load may stop reading while its COMMIT
+# waits, and a writer blocked on a full pipe must not block the test
+tail -n +3001 "$WORK/lc.csv" >&3 &
+tw=$!
 exec 3>&-
 poll "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock' AND query LIKE '%COMMIT%') = 1
 	FROM pg_stat_activity WHERE datname = current_database()" || fail "connection 0's COMMIT waits"
 sleep 6 # longer than the two-connection lock_timeout
 release_lock
 wait $lp
-expect_eq "$?" "0" "a COMMIT kept waiting for its staging table still ends the load ($(cat "$WORK/lc.out"))"
+rc=$?
+wait $tw
+expect_eq "$rc" "0" "a COMMIT kept waiting for its staging table still ends the load ($(cat "$WORK/lc.out"))"
 expect_load_said "inserted=$distinct duplicates=0" "every event reported inserted, none as a duplicate"
 expect_eq "$(q "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT sum(count) FROM scli_hourly)")" \
 	"$distinct $distinct" "every event stored once and counted once after the wait"
