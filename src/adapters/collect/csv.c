@@ -30,7 +30,7 @@
  * files. Spaces inside a field ("2021-03-01 04:01:07") and inside quotes are
  * kept. The reject's raw text is always the untouched original.
  */
-#include "collect_common.h"
+#include "fields.h"
 #include "scli/alloc.h"
 #include "scli/adapters.h"
 #include "scli/timestamp.h"
@@ -56,10 +56,6 @@
  * a stray quote inside an unquoted field is taken literally.
  */
 #define CSV_PARSER_OPTIONS (CSV_REPALL_NL)
-
-enum { COL_CUSTOMER_ID, COL_EVENT_TYPE, COL_TRANSACTION_ID, COL_TIMESTAMP, COL_COUNT };
-
-#define column_names collect_field_names
 
 enum header_state { HEADER_UNKNOWN, HEADER_NONE, HEADER_PRESENT };
 
@@ -91,36 +87,31 @@ typedef struct csv_collector {
 
 	/* fields of the row, only those we need, packed into fbuf */
 	size_t nfields;
-	size_t foff[COL_COUNT], flen[COL_COUNT];
+	size_t foff[COLLECT_FIELDS], flen[COLLECT_FIELDS];
 	char *fbuf;
 	size_t fbuf_len, fbuf_cap;
 	int cb_error; /* allocation failure inside a libcsv callback */
 
 	/* header */
 	enum header_state header;
-	size_t ncols;	       /* fields per row when HEADER_PRESENT */
-	size_t col[COL_COUNT]; /* field index of each column */
-	int hdr_seen[COL_COUNT];
-	int hdr_dup;	   /* a column named twice: COL_* + 1 */
+	size_t ncols;		    /* fields per row when HEADER_PRESENT */
+	size_t col[COLLECT_FIELDS]; /* field index of each column */
+	int hdr_seen[COLLECT_FIELDS];
+	int hdr_dup;	   /* a column named twice: COLLECT_* + 1 */
 	int hdr_known;	   /* fields of the first row that are column names */
 	int hdr_timestamp; /* a field of the first row parses as a timestamp */
 
 	int fatal; /* sticky error code once the load cannot go on */
-	char reason[256];
+	char reason[COLLECT_REASON_MAX];
 } csv_collector;
-
-static int header_key(const char *s, size_t len)
-{
-	return collect_field_index(s, len);
-}
 
 static int field_slot(const csv_collector *c, size_t idx)
 {
 	int k;
 
 	if (c->header != HEADER_PRESENT)
-		return idx < COL_COUNT ? (int)idx : -1;
-	for (k = 0; k < COL_COUNT; k++)
+		return idx < COLLECT_FIELDS ? (int)idx : -1;
+	for (k = 0; k < COLLECT_FIELDS; k++)
 		if (c->col[k] == idx)
 			return k;
 	return -1;
@@ -134,7 +125,7 @@ static void take_field(csv_collector *c, const char *field, size_t len)
 
 	if (c->header == HEADER_UNKNOWN) {
 		int64_t ts;
-		int k = header_key(field, len);
+		int k = collect_field_index(field, len);
 
 		if (k >= 0) {
 			c->hdr_known++;
@@ -483,34 +474,26 @@ static int header_check(csv_collector *c)
 		return c->fatal =
 			   scli_error_set(SCLI_ERROR, "%s:%llu: header has column %s twice",
 					  scli_source_name(c->src), (unsigned long long)c->row_line,
-					  column_names[c->hdr_dup - 1]);
-	for (k = 0; k < COL_COUNT; k++)
+					  collect_field_names[c->hdr_dup - 1]);
+	for (k = 0; k < COLLECT_FIELDS; k++)
 		if (!c->hdr_seen[k])
-			return c->fatal =
-				   scli_error_set(SCLI_ERROR, "%s:%llu: header lacks column %s",
-						  scli_source_name(c->src),
-						  (unsigned long long)c->row_line, column_names[k]);
+			return c->fatal = scli_error_set(
+				   SCLI_ERROR, "%s:%llu: header lacks column %s",
+				   scli_source_name(c->src), (unsigned long long)c->row_line,
+				   collect_field_names[k]);
 	c->ncols = c->nfields;
 	c->header = HEADER_PRESENT;
 	return 0;
 }
 
-static void reason_timestamp(csv_collector *c, const char *ts, size_t len, const char *why)
-{
-	collect_reason_timestamp(c->reason, sizeof(c->reason), ts, len, why);
-}
-
 /* Turn the completed row into an event or a reject reason. Returns 1 event, 0 reject. */
 static int row_convert(scli_event *ev, csv_collector *c)
 {
-	const char *f = c->fbuf;
-	const size_t *off = c->foff, *len = c->flen;
-	const char *why = NULL;
-	size_t expect = c->header == HEADER_PRESENT ? c->ncols : COL_COUNT;
+	size_t expect = c->header == HEADER_PRESENT ? c->ncols : COLLECT_FIELDS;
 	/* a line of spaces is one (trimmed, empty) field, not zero */
 	size_t found = c->nfields ? c->nfields : 1;
-	int64_t ts = 0;
-	int ts_ok;
+	collect_row row = {.ts_is_number = false};
+	int k;
 
 	if (c->resumed) {
 		if (c->unterminated)
@@ -537,28 +520,11 @@ static int row_convert(scli_event *ev, csv_collector *c)
 			 c->header == HEADER_PRESENT ? " (header)" : "", found);
 		return 0;
 	}
-	if (len[COL_TIMESTAMP] == 0) {
-		ts_ok = 0;
-		why = "timestamp is empty";
-	} else {
-		ts_ok = scli_timestamp_parse(&ts, f + off[COL_TIMESTAMP], len[COL_TIMESTAMP],
-					     &why) == 0;
+	for (k = 0; k < COLLECT_FIELDS; k++) {
+		row.text[k] = c->fbuf + c->foff[k];
+		row.len[k] = c->flen[k];
 	}
-	/* the text fields come first in the file, so their faults are reported first */
-	if (scli_event_set(ev, f + off[COL_CUSTOMER_ID], len[COL_CUSTOMER_ID],
-			   f + off[COL_EVENT_TYPE], len[COL_EVENT_TYPE],
-			   f + off[COL_TRANSACTION_ID], len[COL_TRANSACTION_ID], ts, &why) != 0) {
-		snprintf(c->reason, sizeof(c->reason), "%s", why);
-		return 0;
-	}
-	if (!ts_ok) {
-		if (len[COL_TIMESTAMP] == 0)
-			snprintf(c->reason, sizeof(c->reason), "%s", why);
-		else
-			reason_timestamp(c, f + off[COL_TIMESTAMP], len[COL_TIMESTAMP], why);
-		return 0;
-	}
-	return 1;
+	return collect_row_to_event(ev, c->reason, sizeof(c->reason), &row);
 }
 
 static int csv_next(scli_event *ev_out, scli_reject *rej_out, scli_collector *base)

@@ -50,7 +50,7 @@
  * microsecond like a text timestamp's fraction (extra digits truncated),
  * where a double is off by microseconds far from 1970.
  */
-#include "collect_common.h"
+#include "fields.h"
 #include "scli/alloc.h"
 #include "scli/adapters.h"
 #include "scli/timestamp.h"
@@ -72,10 +72,6 @@
 #define JSON_STACK_DEPTH 2048
 /* How much of a bad timestamp, or of the text near a syntax error, a reason quotes. */
 #define JSON_NEAR_MAX 20
-
-enum { FLD_CUSTOMER_ID, FLD_EVENT_TYPE, FLD_TRANSACTION_ID, FLD_TIMESTAMP, FLD_COUNT };
-
-#define field_names collect_field_names
 
 /* How the scan of one value ended. */
 enum scan_end { SCAN_COMPLETE, SCAN_BROKEN, SCAN_TRUNCATED };
@@ -115,7 +111,7 @@ typedef struct json_collector {
 	uint64_t open[2];
 
 	int fatal; /* sticky error code once the load cannot go on */
-	char reason[256];
+	char reason[COLLECT_REASON_MAX];
 } json_collector;
 
 /* ---- reading ------------------------------------------------------------ */
@@ -446,18 +442,6 @@ static long scan_plain(json_collector *c, int to_eol)
 
 /* ---- converting --------------------------------------------------------- */
 
-static int field_key(const char *s)
-{
-	return collect_field_index(s, strlen(s));
-}
-
-#define quote_text collect_quote_text
-
-static void reason_timestamp(json_collector *c, const char *ts, size_t len, const char *why)
-{
-	collect_reason_timestamp(c->reason, sizeof(c->reason), ts, len, why);
-}
-
 /* cJSON stopped at `at` (inside text[0..len)): say where, briefly. */
 static void reason_syntax(json_collector *c, const char *text, size_t len, const char *at)
 {
@@ -472,7 +456,7 @@ static void reason_syntax(json_collector *c, const char *text, size_t len, const
 		snprintf(c->reason, sizeof(c->reason), "invalid JSON: unexpected end");
 		return;
 	}
-	quote_text(near, JSON_NEAR_MAX, text + off, len - off, &cut);
+	collect_quote_text(near, JSON_NEAR_MAX, text + off, len - off, &cut);
 	snprintf(c->reason, sizeof(c->reason), "invalid JSON near '%s%s'", near, cut ? "..." : "");
 }
 
@@ -599,124 +583,50 @@ static int id_from_number(json_collector *c, const char *num, size_t len, int k)
 fraction:
 	snprintf(c->reason, sizeof(c->reason),
 		 "%s is a number with a fraction or an exponent; send it as a string",
-		 field_names[k]);
+		 collect_field_names[k]);
 	return 0;
-}
-
-/* Saturating decimal digits: enough for an exponent, which only needs to be "huge". */
-static long digits_value(const char **p, const char *end)
-{
-	long v = 0;
-
-	for (; *p < end && **p >= '0' && **p <= '9'; (*p)++)
-		if (v < 100000000)
-			v = v * 10 + (**p - '0');
-	return v;
-}
-
-/*
- * Unix seconds as written in JSON (`-?digits[.digits][e[+-]digits]`) to
- * microseconds, exactly: the digits shifted by the exponent, the fraction
- * below a microsecond dropped toward negative infinity (as a text timestamp's
- * extra digits are). Returns 0, or SCLI_EINVALID with *why.
- */
-static int timestamp_from_number(int64_t *out, const char *num, size_t len, const char **why)
-{
-	const char *p = num, *end = num + len, *int_start, *frac = NULL;
-	size_t int_len, frac_len = 0, i, ndig;
-	long point, exp10 = 0;
-	int neg = p < end && *p == '-', rest = 0, big = 0;
-	uint64_t us = 0;
-
-	p += neg;
-	int_start = p;
-	while (p < end && *p >= '0' && *p <= '9')
-		p++;
-	int_len = (size_t)(p - int_start);
-	if (p < end && *p == '.') {
-		frac = ++p;
-		while (p < end && *p >= '0' && *p <= '9')
-			p++;
-		frac_len = (size_t)(p - frac);
-	}
-	if (p < end && (*p == 'e' || *p == 'E')) {
-		int eneg = ++p < end && *p == '-';
-
-		p += p < end && (*p == '-' || *p == '+');
-		exp10 = digits_value(&p, end);
-		exp10 = eneg ? -exp10 : exp10;
-	}
-	if (p != end || int_len + frac_len == 0) {
-		*why = "not a number";
-		return SCLI_EINVALID;
-	}
-	/* the value is 0.DIGITS x 10^(int_len + exp10), DIGITS the integer then the
-	 * fraction digits: the first `point` of them are whole microseconds */
-	point = (long)int_len + exp10 + 6;
-	ndig = int_len + frac_len;
-	for (i = 0; i < ndig; i++) {
-		char d = i < int_len ? int_start[i] : frac[i - int_len];
-
-		if ((long)i >= point) {
-			rest |= d != '0';
-		} else if (!big) {
-			us = us * 10 + (uint64_t)(d - '0');
-			big = us > (uint64_t)SCLI_TIMESTAMP_MAX + 1;
-		}
-	}
-	for (; (long)i < point && us != 0 && !big; i++) {
-		us *= 10;
-		big = us > (uint64_t)SCLI_TIMESTAMP_MAX + 1;
-	}
-	if (big)
-		goto out_of_range;
-	/* us <= MAX + 1, so the negation and the floor fit in int64_t */
-	*out = neg ? -(int64_t)us - rest : (int64_t)us;
-	if (*out < SCLI_TIMESTAMP_MIN || *out > SCLI_TIMESTAMP_MAX)
-		goto out_of_range;
-	return 0;
-out_of_range:
-	*why = "seconds are outside years 0001-9999";
-	return SCLI_EINVALID;
 }
 
 /* Turn a parsed object into an event or a reject reason. Returns 1 event, 0 reject. */
 static int object_convert(scli_event *ev, json_collector *c, const cJSON *obj)
 {
-	const cJSON *f[FLD_COUNT] = {NULL};
+	const cJSON *f[COLLECT_FIELDS] = {NULL};
 	const cJSON *item;
-	const char *s[FLD_COUNT];
-	size_t n[FLD_COUNT], at[FLD_COUNT] = {0}, i;
-	const char *why = NULL, *ts_why = NULL;
-	int64_t ts = 0;
-	int k, ts_ok;
+	collect_row row = {.ts_is_number = false};
+	size_t at[COLLECT_FIELDS] = {0}, i;
+	int k;
 
 	for (item = obj->child, i = 0; item; item = item->next, i++) {
-		if (!item->string || cJSON_IsNull(item) || (k = field_key(item->string)) < 0)
+		if (!item->string || cJSON_IsNull(item) ||
+		    (k = collect_field_index(item->string, strlen(item->string))) < 0)
 			continue;
 		if (f[k]) {
-			snprintf(c->reason, sizeof(c->reason), "%s is given twice", field_names[k]);
+			snprintf(c->reason, sizeof(c->reason), "%s is given twice",
+				 collect_field_names[k]);
 			return 0;
 		}
 		f[k] = item;
 		at[k] = i;
 	}
-	for (k = 0; k < FLD_COUNT; k++) {
+	for (k = 0; k < COLLECT_FIELDS; k++) {
 		if (!f[k]) {
-			snprintf(c->reason, sizeof(c->reason), "%s is missing", field_names[k]);
+			snprintf(c->reason, sizeof(c->reason), "%s is missing",
+				 collect_field_names[k]);
 			return 0;
 		}
 		if (cJSON_IsString(f[k])) {
-			s[k] = f[k]->valuestring;
-			n[k] = strlen(s[k]);
+			row.text[k] = f[k]->valuestring;
+			row.len[k] = strlen(row.text[k]);
 		} else if (cJSON_IsNumber(f[k])) {
 			/* a number is taken from its text, never from cJSON's double */
-			n[k] = member_value_text(&s[k], c->text, c->text_len, at[k]);
-			if (k != FLD_TIMESTAMP && !id_from_number(c, s[k], n[k], k))
+			row.len[k] = member_value_text(&row.text[k], c->text, c->text_len, at[k]);
+			if (k != COLLECT_TIMESTAMP &&
+			    !id_from_number(c, row.text[k], row.len[k], k))
 				return 0;
 		} else {
 			snprintf(c->reason, sizeof(c->reason), "%s must be a string%s",
-				 field_names[k], k == FLD_TIMESTAMP ? " or a number" : "");
+				 collect_field_names[k],
+				 k == COLLECT_TIMESTAMP ? " or a number" : "");
 			return 0;
 		}
 	}
@@ -724,40 +634,8 @@ static int object_convert(scli_event *ev, json_collector *c, const cJSON *obj)
 		snprintf(c->reason, sizeof(c->reason), "a string holds \\u0000 (NUL)");
 		return 0;
 	}
-	item = f[FLD_TIMESTAMP];
-	if (cJSON_IsNumber(item)) {
-		ts_ok =
-		    timestamp_from_number(&ts, s[FLD_TIMESTAMP], n[FLD_TIMESTAMP], &ts_why) == 0;
-	} else if (!n[FLD_TIMESTAMP]) {
-		/* said as the CSV collector says it */
-		ts_ok = 0;
-		ts_why = "timestamp is empty";
-	} else {
-		ts_ok = scli_timestamp_parse(&ts, s[FLD_TIMESTAMP], n[FLD_TIMESTAMP], &ts_why) == 0;
-	}
-	/* the text fields' faults first, as the CSV collector reports them */
-	if (scli_event_set(ev, s[FLD_CUSTOMER_ID], n[FLD_CUSTOMER_ID], s[FLD_EVENT_TYPE],
-			   n[FLD_EVENT_TYPE], s[FLD_TRANSACTION_ID], n[FLD_TRANSACTION_ID], ts,
-			   &why) != 0) {
-		snprintf(c->reason, sizeof(c->reason), "%s", why);
-		return 0;
-	}
-	if (!ts_ok) {
-		if (cJSON_IsNumber(item)) {
-			char quoted[JSON_NEAR_MAX + 1];
-			int cut;
-
-			quote_text(quoted, JSON_NEAR_MAX, s[FLD_TIMESTAMP], n[FLD_TIMESTAMP], &cut);
-			snprintf(c->reason, sizeof(c->reason), "timestamp %s%s: %s", quoted,
-				 cut ? "..." : "", ts_why);
-		} else if (!n[FLD_TIMESTAMP]) {
-			snprintf(c->reason, sizeof(c->reason), "%s", ts_why);
-		} else {
-			reason_timestamp(c, s[FLD_TIMESTAMP], n[FLD_TIMESTAMP], ts_why);
-		}
-		return 0;
-	}
-	return 1;
+	row.ts_is_number = cJSON_IsNumber(f[COLLECT_TIMESTAMP]);
+	return collect_row_to_event(ev, c->reason, sizeof(c->reason), &row);
 }
 
 /* cJSON says only "NULL" both for bad JSON and for a failed allocation; the
