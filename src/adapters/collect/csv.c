@@ -31,6 +31,7 @@
  * kept. The reject's raw text is always the untouched original.
  */
 #include "fields.h"
+#include "reader.h"
 #include "scli/alloc.h"
 #include "scli/adapters.h"
 #include "scli/timestamp.h"
@@ -61,14 +62,8 @@ enum header_state { HEADER_UNKNOWN, HEADER_NONE, HEADER_PRESENT };
 
 typedef struct csv_collector {
 	scli_collector base;
-	scli_source *src;
+	collect_reader in;
 	struct csv_parser parser;
-
-	/* read buffer: [pos, len) not yet consumed */
-	char *buf;
-	size_t pos, len;
-	int eof;
-	int started;   /* BOM check done */
 	uint64_t line; /* line number of the next segment */
 
 	/* the row being assembled */
@@ -211,7 +206,7 @@ static int feed(csv_collector *c, const char *p, size_t n)
 {
 	if (csv_parse(&c->parser, p, n, on_field, on_row, c) != n || c->cb_error)
 		return scli_error_set(
-		    SCLI_ENOMEM, "%s: cannot parse CSV: %s", scli_source_name(c->src),
+		    SCLI_ENOMEM, "%s: cannot parse CSV: %s", scli_source_name(c->in.src),
 		    c->cb_error ? "out of memory" : csv_strerror(csv_error(&c->parser)));
 	return 0;
 }
@@ -267,17 +262,17 @@ static void split_plain_line(csv_collector *c, const char *p, size_t n)
 static void row_resume(csv_collector *c)
 {
 	size_t total = c->raw_len + c->pend_len, back = total - c->first_end;
-	size_t unread = c->len - c->pos;
+	size_t unread = c->in.len - c->in.pos;
 	size_t from_raw = c->raw_len > c->first_end ? c->raw_len - c->first_end : 0;
 	size_t pend_skip = c->first_end > c->raw_len ? c->first_end - c->raw_len : 0;
 
 	assert(c->first_end > 0 && c->first_end <= total);
 	assert(back + unread <= CSV_BUFFER_SIZE);
-	memmove(c->buf + back, c->buf + c->pos, unread);
-	memcpy(c->buf, c->raw + c->first_end, from_raw);
-	memcpy(c->buf + from_raw, c->pend_term + pend_skip, c->pend_len - pend_skip);
-	c->pos = 0;
-	c->len = back + unread;
+	memmove(c->in.buf + back, c->in.buf + c->in.pos, unread);
+	memcpy(c->in.buf, c->raw + c->first_end, from_raw);
+	memcpy(c->in.buf + from_raw, c->pend_term + pend_skip, c->pend_len - pend_skip);
+	c->in.pos = 0;
+	c->in.len = back + unread;
 	c->raw_len = c->first_text;
 	c->pend_len = 0;
 	c->line = c->row_line + 1;
@@ -333,29 +328,8 @@ static int row_take(csv_collector *c, const char *p, size_t n, size_t tlen)
 	return 0;
 }
 
-/* Move unread bytes to the front and read more. Returns > 0, 0 at end, < 0 on error. */
-static long refill(csv_collector *c)
-{
-	long got;
-
-	if (c->pos > 0) {
-		memmove(c->buf, c->buf + c->pos, c->len - c->pos);
-		c->len -= c->pos;
-		c->pos = 0;
-	}
-	if (c->len >= CSV_READ_BUFFER)
-		return 1;
-	got = scli_source_read(c->src, c->buf + c->len, CSV_READ_BUFFER - c->len);
-	if (got < 0)
-		return got;
-	if (got == 0)
-		c->eof = 1;
-	c->len += (size_t)got;
-	return got;
-}
-
 /*
- * Find the next segment at c->buf + c->pos: `*n` text bytes and `*tlen`
+ * Find the next segment at c->in.buf + c->in.pos: `*n` text bytes and `*tlen`
  * terminator bytes (0 for a piece of an over-long line, or the last line
  * without terminator). Returns 1, 0 at end of input, or < 0 on error.
  */
@@ -364,13 +338,13 @@ static long next_segment(csv_collector *c, size_t *n, size_t *tlen)
 	long got;
 
 	for (;;) {
-		const char *start = c->buf + c->pos;
-		size_t avail = c->len - c->pos;
+		const char *start = c->in.buf + c->in.pos;
+		size_t avail = c->in.len - c->in.pos;
 		const char *nl = memchr(start, '\n', avail);
 		size_t scan = nl ? (size_t)(nl - start) : avail;
 		const char *cr = memchr(start, '\r', scan);
 
-		if (cr && (cr + 1 < start + avail || c->eof)) {
+		if (cr && (cr + 1 < start + avail || c->in.eof)) {
 			*n = (size_t)(cr - start);
 			*tlen = (cr + 1 < start + avail && cr[1] == '\n') ? 2 : 1;
 			return 1;
@@ -380,34 +354,21 @@ static long next_segment(csv_collector *c, size_t *n, size_t *tlen)
 			*tlen = 1;
 			return 1;
 		}
-		if (c->eof) {
+		if (c->in.eof) {
 			*n = avail;
 			*tlen = 0;
 			return avail > 0;
 		}
-		if (c->pos == 0 && c->len >= CSV_READ_BUFFER) {
+		if (c->in.pos == 0 && c->in.len >= CSV_READ_BUFFER) {
 			/* a line longer than the buffer: hand out what we have,
 			 * except a final CR whose LF may follow */
 			*n = cr ? (size_t)(cr - start) : avail;
 			*tlen = 0;
 			return 1;
 		}
-		if ((got = refill(c)) < 0)
+		if ((got = collect_reader_refill(&c->in)) < 0)
 			return got;
 	}
-}
-
-static int skip_bom(csv_collector *c)
-{
-	long got = 1;
-
-	while (c->len < 3 && !c->eof)
-		if ((got = refill(c)) < 0)
-			return (int)got;
-	if (c->len >= 3 && memcmp(c->buf, "\xEF\xBB\xBF", 3) == 0)
-		c->pos = 3;
-	c->started = 1;
-	return 0;
 }
 
 /* Read until a row is complete. Returns 1 with a row, 0 at end of input, < 0 on error. */
@@ -417,7 +378,7 @@ static int read_row(csv_collector *c)
 	long got;
 	int error;
 
-	if (!c->started && (error = skip_bom(c)) < 0)
+	if ((error = collect_reader_skip_bom(&c->in)) < 0)
 		return error;
 	for (;;) {
 		if ((got = next_segment(c, &n, &tlen)) < 0)
@@ -426,18 +387,18 @@ static int read_row(csv_collector *c)
 			break;
 		if (!c->in_row) {
 			if (n == 0 && tlen > 0) { /* blank line */
-				c->pos += tlen;
+				c->in.pos += tlen;
 				c->line++;
 				continue;
 			}
 			c->in_row = 1;
 			c->row_line = c->line;
 		}
-		if ((error = row_take(c, c->buf + c->pos, n, tlen)) < 0)
+		if ((error = row_take(c, c->in.buf + c->in.pos, n, tlen)) < 0)
 			return error;
 		if (error > 0) /* put back: buf and line are set */
 			goto row_done;
-		c->pos += n + tlen;
+		c->in.pos += n + tlen;
 		if (tlen)
 			c->line++;
 		if (c->row_ended)
@@ -471,15 +432,15 @@ static int header_check(csv_collector *c)
 	int k;
 
 	if (c->hdr_dup)
-		return c->fatal =
-			   scli_error_set(SCLI_ERROR, "%s:%llu: header has column %s twice",
-					  scli_source_name(c->src), (unsigned long long)c->row_line,
-					  collect_field_names[c->hdr_dup - 1]);
+		return c->fatal = scli_error_set(SCLI_ERROR, "%s:%llu: header has column %s twice",
+						 scli_source_name(c->in.src),
+						 (unsigned long long)c->row_line,
+						 collect_field_names[c->hdr_dup - 1]);
 	for (k = 0; k < COLLECT_FIELDS; k++)
 		if (!c->hdr_seen[k])
 			return c->fatal = scli_error_set(
 				   SCLI_ERROR, "%s:%llu: header lacks column %s",
-				   scli_source_name(c->src), (unsigned long long)c->row_line,
+				   scli_source_name(c->in.src), (unsigned long long)c->row_line,
 				   collect_field_names[k]);
 	c->ncols = c->nfields;
 	c->header = HEADER_PRESENT;
@@ -556,12 +517,7 @@ static int csv_next(scli_event *ev_out, scli_reject *rej_out, scli_collector *ba
 		}
 		if (row_convert(ev_out, c))
 			return SCLI_NEXT_EVENT;
-		c->raw[c->raw_len] = '\0';
-		rej_out->line = c->row_line;
-		rej_out->reason = c->reason;
-		rej_out->raw = c->raw;
-		rej_out->raw_len = c->raw_len;
-		return SCLI_NEXT_REJECT;
+		return collect_reject(rej_out, c->row_line, c->reason, c->raw, c->raw_len);
 	}
 }
 
@@ -572,7 +528,7 @@ static void csv_collector_free(scli_collector *base)
 	if (!c)
 		return;
 	csv_free(&c->parser);
-	scli_free(c->buf);
+	collect_reader_close(&c->in);
 	scli_free(c->raw);
 	scli_free(c->fbuf);
 	scli_free(c);
@@ -597,10 +553,10 @@ int scli_collector_csv_new(scli_collector **out, scli_source *src)
 		goto done;
 	}
 	c->base.ops = &csv_ops;
-	c->src = src;
 	c->line = 1;
 	c->fbuf_cap = 1024;
-	if (parser_init(&c->parser) != 0 || !(c->buf = scli_malloc(CSV_BUFFER_SIZE)) ||
+	if (parser_init(&c->parser) != 0 ||
+	    collect_reader_init(&c->in, src, CSV_READ_BUFFER, CSV_BUFFER_SIZE) < 0 ||
 	    !(c->raw = scli_malloc(SCLI_CSV_ROW_MAX + 1)) ||
 	    !(c->fbuf = scli_malloc(c->fbuf_cap))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
