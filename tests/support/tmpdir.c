@@ -1,7 +1,13 @@
 /* Test support: see tmpdir.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "support/tmpdir.h"
 
@@ -28,4 +34,13 @@ int test_tmpdir_remove(void **state)
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+void test_write_gzip(const char *path, const void *data, size_t len)
+{
+	gzFile gz = gzopen(path, "wb");
+
+	assert_non_null(gz);
+	assert_int_equal(gzwrite(gz, data, (unsigned)len), (int)len);
+	assert_int_equal(gzclose(gz), Z_OK);
 }
