@@ -10,7 +10,6 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "adapters/postgres/pg_internal.h"
@@ -160,15 +159,15 @@ static void pg_free(scli_repo *base)
 	PQfinish(r->load[1]);
 	if (r->conninfo) {
 		memset(r->conninfo, 0, strlen(r->conninfo));
-		free(r->conninfo);
+		scli_free(r->conninfo);
 	}
 	if (r->password) {
 		memset(r->password, 0, strlen(r->password));
-		free(r->password);
+		scli_free(r->password);
 	}
-	free(r->copybuf);
-	free(r->order);
-	free(r);
+	scli_free(r->copybuf);
+	scli_free(r->order);
+	scli_free(r);
 }
 
 static const scli_repo_ops pg_ops = {
@@ -186,17 +185,31 @@ static const scli_repo_ops pg_ops = {
     .ledger_list = pg_repo_ledger_list,
 };
 
-/* The password the connection string names, if any, so messages can be scrubbed of it. */
-static char *conninfo_password(const char *conninfo)
+/* Keep a copy of `password` in r->password, so messages can be scrubbed of it. Out of
+ * memory is an error, not a password forgotten: a message might then show it. */
+static int keep_password(pg_repo *r, const char *password)
+{
+	if (r->password || !password || !*password)
+		return 0;
+	if (!(r->password = scli_strdup(password)))
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* The password the connection string names, if any, into r->password. */
+static int conninfo_password(pg_repo *r, const char *conninfo)
 {
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
-	char *pw = NULL;
+	int error = 0;
 
-	for (o = opts; o && o->keyword; o++)
-		if (!strcmp(o->keyword, "password") && o->val && *o->val)
-			pw = strdup(o->val);
+	/* it parsed a moment ago (conninfo_parses): NULL now is libpq out of memory */
+	if (!opts)
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	for (o = opts; o->keyword && error == 0; o++)
+		if (!strcmp(o->keyword, "password"))
+			error = keep_password(r, o->val);
 	PQconninfoFree(opts);
-	return pw;
+	return error;
 }
 
 static bool conninfo_parses(const char *conninfo)
@@ -221,19 +234,21 @@ int scli_repo_postgres_open(scli_repo **out, const char *conninfo)
 		    SCLI_EINVALID, "postgres: cannot parse the database connection string "
 				   "(check its quoting and %%-escapes; it is not shown here as it "
 				   "may hold a password)");
-	if (!(r = calloc(1, sizeof(*r))))
+	if (!(r = scli_calloc(1, sizeof(*r))))
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	r->base.ops = &pg_ops;
 	r->load_links = 2;
-	if (!(r->conninfo = strdup(conninfo))) {
+	if (!(r->conninfo = scli_strdup(conninfo))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
-	r->password = conninfo_password(conninfo);
+	if ((error = conninfo_password(r, conninfo)) < 0)
+		goto done;
 	r->conn = PQconnectdb(conninfo);
 	r->load[0] = r->conn; /* the first load connection is the session itself */
-	if (!r->password && r->conn && PQpass(r->conn) && *PQpass(r->conn))
-		r->password = strdup(PQpass(r->conn)); /* from PGPASSWORD or ~/.pgpass */
+	/* from PGPASSWORD or ~/.pgpass */
+	if (r->conn && (error = keep_password(r, PQpass(r->conn))) < 0)
+		goto done;
 	if (!r->conn || PQstatus(r->conn) != CONNECTION_OK) {
 		error = pg_repo_fail(r, NULL, "cannot connect");
 		goto done;

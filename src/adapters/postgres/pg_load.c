@@ -117,7 +117,7 @@ static int build_copy(size_t *len_out, pg_repo *r, const scli_event *events, con
 	char *p;
 
 	if (need > r->copycap) {
-		char *buf = realloc(r->copybuf, need);
+		char *buf = scli_realloc(r->copybuf, need);
 
 		if (!buf)
 			return scli_error_set(SCLI_ENOMEM, "out of memory building a COPY batch");
@@ -182,7 +182,7 @@ static int order_batch(size_t *kept_out, pg_repo *r, const scli_event *events, s
 	if (n > r->ordercap) {
 		uint32_t *order = n > SIZE_MAX / (3 * sizeof(*order))
 				      ? NULL
-				      : realloc(r->order, 3 * n * sizeof(*order));
+				      : scli_realloc(r->order, 3 * n * sizeof(*order));
 
 		if (!order)
 			return scli_error_set(SCLI_ENOMEM, "out of memory ordering a batch");

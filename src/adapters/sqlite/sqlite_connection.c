@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "adapters/sqlite/sqlite_internal.h"
+#include "scli/alloc.h"
 #include "scli/adapters.h"
 
 /* Waiting this long for another writer (an overlapping load) beats failing. */
@@ -77,7 +78,7 @@ static void sqlite_free(scli_repo *r)
 	sqlite3_finalize(s->count_one);
 	sqlite3_finalize(s->count_all);
 	sqlite3_close(s->db);
-	free(s);
+	scli_free(s);
 }
 
 static const scli_repo_ops sqlite_ops = {
@@ -101,7 +102,7 @@ int scli_repo_sqlite_open(scli_repo **out, const char *path, int create)
 	int error = 0, flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
 
 	*out = NULL;
-	if (!(s = calloc(1, sizeof(*s)))) {
+	if (!(s = scli_calloc(1, sizeof(*s)))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -137,7 +138,7 @@ int scli_repo_sqlite_open(scli_repo **out, const char *path, int create)
 done:
 	if (s) {
 		sqlite3_close(s->db);
-		free(s);
+		scli_free(s);
 	}
 	return error;
 }

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "adapters/sqlite/sqlite_internal.h"
+#include "scli/alloc.h"
 #include "scli/bucket.h"
 #include "scli/timestamp.h"
 
@@ -97,7 +98,8 @@ int sqlite_repo_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_r
 	if ((error = sqlite_repo_prepare(&s->insert_event, s->db, INSERT_EVENT_SQL)) < 0 ||
 	    (error = sqlite_repo_prepare(&s->upsert_hourly, s->db, UPSERT_HOURLY_SQL)) < 0)
 		goto done;
-	if (!(keys = malloc(n * sizeof(*keys))) || !(order = malloc(n * sizeof(*order)))) {
+	if (!(keys = scli_malloc(n * sizeof(*keys))) ||
+	    !(order = scli_malloc(n * sizeof(*order)))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory for a batch of %zu events", n);
 		goto done;
 	}
@@ -140,7 +142,7 @@ int sqlite_repo_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_r
 done:
 	if (error < 0)
 		sqlite_repo_rollback(s->db);
-	free(keys);
-	free(order);
+	scli_free(keys);
+	scli_free(order);
 	return error;
 }
