@@ -114,16 +114,17 @@ typedef struct outcome {
 } outcome;
 
 static char sqlite_dir[256];
+static const scli_repo_options create = {.create = true};
 
 static int open_repo(scli_repo **repo, int kind)
 {
 	char path[300];
 
 	if (kind == 0)
-		return scli_repo_memory_new(repo);
-	snprintf(path, sizeof(path), "%s/faults.db", sqlite_dir);
-	unlink(path);
-	return scli_repo_sqlite_open(repo, path, 1);
+		return scli_repo_kind_find("memory")->open(repo, "", NULL);
+	snprintf(path, sizeof(path), "sqlite:%s/faults.db", sqlite_dir);
+	unlink(path + 7);
+	return scli_repo_open(repo, path, &create);
 }
 
 /* Load + count; returns 0 and fills *out, or a negative error. Frees everything. */
@@ -264,9 +265,9 @@ static int open_sqlite_fresh(scli_repo **repo)
 {
 	char path[300];
 
-	snprintf(path, sizeof(path), "%s/adapter.db", sqlite_dir);
-	unlink(path);
-	return scli_repo_sqlite_open(repo, path, 1);
+	snprintf(path, sizeof(path), "sqlite:%s/adapter.db", sqlite_dir);
+	unlink(path + 7);
+	return scli_repo_open(repo, path, &create);
 }
 
 /*
@@ -339,7 +340,7 @@ static int open_postgres_fresh(scli_repo **repo)
 	snprintf(conninfo, sizeof(conninfo),
 		 "%s dbname=postgres password=unused-here options='-csearch_path=alloc_faults'",
 		 getenv("SCLI_TEST_PG"));
-	return scli_repo_postgres_open(repo, conninfo);
+	return scli_repo_open(repo, conninfo, NULL);
 }
 
 static void postgres_adapter_alone(void **state)

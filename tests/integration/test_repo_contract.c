@@ -132,7 +132,7 @@ static int open_postgres(scli_repo **out, fixture *fx)
 		return -1;
 	snprintf(conninfo, sizeof(conninfo), "%s dbname=postgres options='-csearch_path=%s'",
 		 getenv("SCLI_TEST_PG"), fx->dir);
-	return scli_repo_postgres_open(out, conninfo);
+	return scli_repo_postgres_open(out, conninfo, NULL);
 }
 
 static void cleanup_postgres(fixture *fx)
@@ -1805,7 +1805,7 @@ static void pg_connection_refused_is_io_error_without_password(void **state)
 	(void)state;
 	snprintf(conninfo, sizeof(conninfo), "%s port=1 dbname=postgres password=sekrit-pw-123",
 		 getenv("SCLI_TEST_PG"));
-	assert_int_equal(scli_repo_postgres_open(&repo, conninfo), SCLI_EIO);
+	assert_int_equal(scli_repo_postgres_open(&repo, conninfo, NULL), SCLI_EIO);
 	assert_null(repo);
 	assert_non_null(strstr(scli_error_last(), "cannot connect"));
 	assert_null(strstr(scli_error_last(), "sekrit"));

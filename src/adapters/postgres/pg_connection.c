@@ -6,7 +6,6 @@
  * (init-db and the version check), pg_load.c (batches over one or two
  * connections), pg_count.c (hourly counts), pg_ledger.c (the load ledger).
  */
-#include <assert.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -222,7 +221,7 @@ static bool conninfo_parses(const char *conninfo)
 	return opts != NULL;
 }
 
-int scli_repo_postgres_open(scli_repo **out, const char *conninfo)
+int scli_repo_postgres_open(scli_repo **out, const char *conninfo, const scli_repo_options *opts)
 {
 	pg_repo *r = NULL;
 	int error = 0;
@@ -237,7 +236,9 @@ int scli_repo_postgres_open(scli_repo **out, const char *conninfo)
 	if (!(r = scli_calloc(1, sizeof(*r))))
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	r->base.ops = &pg_ops;
-	r->load_links = 2;
+	r->load_links = !opts || opts->load_connections == 0 ? 2
+			: opts->load_connections < 2	     ? 1
+							     : 2;
 	if (!(r->conninfo = scli_strdup(conninfo))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
@@ -260,12 +261,4 @@ int scli_repo_postgres_open(scli_repo **out, const char *conninfo)
 done:
 	pg_free(r ? &r->base : NULL);
 	return error;
-}
-
-void scli_repo_postgres_set_load_connections(scli_repo *base, int n)
-{
-	pg_repo *r = (pg_repo *)base;
-
-	assert(base && base->ops == &pg_ops);
-	r->load_links = n < 2 ? 1 : 2;
 }
