@@ -847,6 +847,41 @@ static void ledger_takes_any_bytes(void **state)
 	free(l);
 }
 
+/* ---- a long-lived handle (serve) ----------------------------------------- */
+
+/* Nothing replaced the database: the handle says so, before and after its own writes. */
+static void not_replaced_by_its_own_work(void **state)
+{
+	fixture *fx = *state;
+
+	assert_false(scli_repo_replaced(fx->repo));
+	store1(fx->repo, "c1", "t1", AT(4, 10));
+	finish_load(fx->repo, begin_load(fx->repo, "a.csv", HASH_A, AT(4, 0)), SCLI_LOAD_COMPLETED,
+		    "");
+	assert_int_equal(scli_repo_init_schema(fx->repo), 0);
+	assert_false(scli_repo_replaced(fx->repo));
+}
+
+/* Another database moved over this one (a restore) is noticed, so that serve
+ * reopens by URL. */
+static void replaced_database_is_noticed(void **state)
+{
+	fixture *fx = *state;
+
+	if (!repo_factory_current->replace) {
+		/* An explicit skip: a PostgreSQL or an in-memory database cannot be replaced
+		 * under an open handle (there is no file to move over a path). Their
+		 * adapters have no `replaced` op, and the wrapper's false is checked by
+		 * not_replaced_by_its_own_work. */
+		print_message("SKIPPED: a %s database cannot be replaced under a handle\n",
+			      repo_factory_current->name);
+		skip();
+	}
+	assert_int_equal(repo_factory_current->replace(fx), 0);
+	assert_true(scli_repo_replaced(fx->repo));
+	assert_true(scli_repo_replaced(fx->repo)); /* and stays so until reopened */
+}
+
 /* No way to make the memory adapter fail half-way short of failing malloc, so
  * its all-or-nothing promise is covered by construction (it allocates before
  * storing anything); SQLite's is tested with a trigger in test_repo_sqlite.c. */
@@ -889,6 +924,8 @@ static const struct CMUnitTest contract_tests[] = {
     cmocka_unit_test_setup_teardown(ledger_fields_at_their_limits, setup_initialised,
 				    teardown_repo),
     cmocka_unit_test_setup_teardown(ledger_takes_any_bytes, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(not_replaced_by_its_own_work, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(replaced_database_is_noticed, setup_initialised, teardown_repo),
 };
 
 static int run_group(const char *name)

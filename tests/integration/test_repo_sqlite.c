@@ -315,6 +315,66 @@ static void sqlite_overlong_strings_are_cut(void **state)
 	overlong_strings_are_cut(*state, sqlite_overwrite_overlong);
 }
 
+/*
+ * A restore: another database moved over the path. The open handle says it was
+ * replaced and still reads the old file; reopened by URL, the new one is read,
+ * and that handle is not replaced. The handle has only read, as serve's do: one
+ * that wrote would leave its WAL beside the path when closed (SQLite does not
+ * checkpoint into a moved file), and the next open would replay it.
+ */
+static void sqlite_replaced_file_is_noticed(void **state)
+{
+	fixture *fx = *state;
+	tally *t;
+
+	store1(fx->repo, "c1", "old", AT(4, 10));
+	scli_repo_free(fx->repo);
+	assert_int_equal(open_existing(&fx->repo, fx->path), 0);
+	assert_false(scli_repo_replaced(fx->repo));
+	assert_int_equal(repo_factory_current->replace(fx), 0);
+	assert_true(scli_repo_replaced(fx->repo));
+	t = count(fx->repo, "c1", AT(0, 0), AT(24, 0));
+	assert_int_equal(total(t), 1);
+	free(t);
+
+	scli_repo_free(fx->repo);
+	fx->repo = NULL;
+	assert_int_equal(open_existing(&fx->repo, fx->path), 0);
+	assert_false(scli_repo_replaced(fx->repo));
+	assert_int_equal(scli_repo_check_schema(fx->repo), 0);
+	t = count(fx->repo, "c1", AT(0, 0), AT(24, 0));
+	assert_int_equal(t->n, 0);
+	free(t);
+}
+
+/* A file renamed away is replaced (by nothing, as when removed); renamed back,
+ * it is the same file again. */
+static void sqlite_file_moved_away_and_back(void **state)
+{
+	fixture *fx = *state;
+	char away[600];
+
+	snprintf(away, sizeof(away), "%s.away", fx->path);
+	assert_int_equal(rename(fx->path, away), 0);
+	assert_true(scli_repo_replaced(fx->repo));
+	assert_int_equal(rename(away, fx->path), 0);
+	assert_false(scli_repo_replaced(fx->repo));
+}
+
+/* An in-memory SQLite database has no file to replace. */
+static void sqlite_memory_database_is_never_replaced(void **state)
+{
+	static const scli_repo_options create = {.create = true};
+	scli_repo *r = NULL;
+
+	(void)state;
+	assert_int_equal(scli_repo_open(&r, "sqlite::memory:", &create), 0);
+	assert_false(scli_repo_replaced(r));
+	assert_int_equal(scli_repo_init_schema(r), 0);
+	assert_false(scli_repo_replaced(r));
+	scli_repo_free(r);
+}
+
 static const struct CMUnitTest sqlite_tests[] = {
     cmocka_unit_test_setup_teardown(sqlite_too_new_schema, setup_initialised, teardown_repo),
     cmocka_unit_test_setup_teardown(sqlite_too_new_schema_on_fresh_meta, setup_repo, teardown_repo),
@@ -339,6 +399,11 @@ static const struct CMUnitTest sqlite_tests[] = {
 				    teardown_repo),
     cmocka_unit_test_setup_teardown(sqlite_overlong_strings_are_cut, setup_initialised,
 				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_replaced_file_is_noticed, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_file_moved_away_and_back, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test(sqlite_memory_database_is_never_replaced),
 };
 
 static int run_group(const char *name)

@@ -111,10 +111,28 @@ static void cleanup_postgres(fixture *fx)
 	pg_admin(sql);
 }
 
+/* A restore: another SQLite database, initialised and empty, moved over the fixture's. */
+static int replace_sqlite(fixture *fx)
+{
+	static const scli_repo_options create = {.create = true};
+	char other[600], url[620];
+	scli_repo *r = NULL;
+	int error;
+
+	snprintf(other, sizeof(other), "%s/other.db", fx->dir);
+	snprintf(url, sizeof(url), "sqlite:%s", other);
+	if ((error = scli_repo_open(&r, url, &create)) == 0)
+		error = scli_repo_init_schema(r);
+	scli_repo_free(r); /* the last connection: its -wal and -shm go with it */
+	if (error == 0 && rename(other, fx->path) < 0)
+		error = -1;
+	return error;
+}
+
 static const repo_factory factories[] = {
-    {"memory", open_memory, NULL},
-    {"sqlite", open_sqlite, cleanup_dir},
-    {"postgres", open_postgres, cleanup_postgres},
+    {"memory", open_memory, NULL, NULL},
+    {"sqlite", open_sqlite, cleanup_dir, replace_sqlite},
+    {"postgres", open_postgres, cleanup_postgres, NULL},
 };
 
 const repo_factory *repo_factory_current;

@@ -22,6 +22,10 @@ typedef struct repo_factory {
 	const char *name; /* the registry's name for the kind */
 	int (*open)(scli_repo **out, fixture *fx);
 	void (*cleanup)(fixture *fx); /* NULL when there is nothing on disk */
+	/* Move another (empty, initialised) database over the fixture's, as a restore
+	 * does; 0 when done. NULL when a database of this kind cannot be replaced
+	 * under an open handle. */
+	int (*replace)(fixture *fx);
 } repo_factory;
 
 /* The adapter the running group is about (cmocka fixtures take no argument). */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -73,12 +74,44 @@ static void sqlite_free(scli_repo *r)
 {
 	sqlite_repo *s = (sqlite_repo *)r;
 
+	if (!s)
+		return;
 	sqlite3_finalize(s->insert_event);
 	sqlite3_finalize(s->upsert_hourly);
 	sqlite3_finalize(s->count_one);
 	sqlite3_finalize(s->count_all);
 	sqlite3_close(s->db);
+	scli_free(s->path);
 	scli_free(s);
+}
+
+/* The identity (device, inode) of the file at s->path now; false when there is none. */
+static bool file_identity(dev_t *dev, ino_t *ino, const sqlite_repo *s)
+{
+	struct stat st;
+
+	if (stat(s->path, &st) < 0)
+		return false;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return true;
+}
+
+/*
+ * Another file at the path (a restore moved one over it), or none: this handle
+ * still reads the file it opened, so the caller reopens by URL. One stat(2),
+ * about a microsecond. A database that was no file (":memory:") is never
+ * replaced.
+ */
+static bool sqlite_replaced(scli_repo *r)
+{
+	sqlite_repo *s = (sqlite_repo *)r;
+	dev_t dev;
+	ino_t ino;
+
+	if (!s->has_identity)
+		return false;
+	return !file_identity(&dev, &ino, s) || dev != s->dev || ino != s->ino;
 }
 
 static const scli_repo_ops sqlite_ops = {
@@ -94,6 +127,7 @@ static const scli_repo_ops sqlite_ops = {
     .ledger_finish = sqlite_repo_ledger_finish,
     .ledger_find_completed = sqlite_repo_ledger_find_completed,
     .ledger_list = sqlite_repo_ledger_list,
+    .replaced = sqlite_replaced,
 };
 
 int scli_repo_sqlite_open(scli_repo **out, const char *path, int create)
@@ -107,6 +141,14 @@ int scli_repo_sqlite_open(scli_repo **out, const char *path, int create)
 		goto done;
 	}
 	s->base.ops = &sqlite_ops;
+	if (!(s->path = scli_strdup(path))) {
+		error = scli_error_set(SCLI_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* The file's identity before the open, so that a file moved in between makes
+	 * the handle look replaced (reopened once more) rather than never noticed;
+	 * a file the open creates has none before it. */
+	s->has_identity = file_identity(&s->dev, &s->ino, s);
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		/* Without CREATE a missing file is the user's "forgot init-db" case. */
 		if (!create && access(path, F_OK) < 0 && errno == ENOENT)
@@ -133,12 +175,11 @@ int scli_repo_sqlite_open(scli_repo **out, const char *path, int create)
 	    (error = sqlite_repo_exec(s->db, "PRAGMA wal_autocheckpoint=4000",
 				      "setting checkpoints")) < 0)
 		goto done;
+	if (!s->has_identity) /* created by the open */
+		s->has_identity = file_identity(&s->dev, &s->ino, s);
 	*out = &s->base;
 	s = NULL;
 done:
-	if (s) {
-		sqlite3_close(s->db);
-		scli_free(s);
-	}
+	sqlite_free(s ? &s->base : NULL);
 	return error;
 }

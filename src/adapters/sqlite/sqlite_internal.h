@@ -4,8 +4,10 @@
 #ifndef SCLI_ADAPTERS_SQLITE_INTERNAL_H
 #define SCLI_ADAPTERS_SQLITE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <sqlite3.h>
 
@@ -19,6 +21,12 @@ typedef struct sqlite_repo {
 	sqlite3_stmt *upsert_hourly;
 	sqlite3_stmt *count_one;
 	sqlite3_stmt *count_all;
+	/* The file this handle opened, to tell when another is moved over its path
+	 * (replaced); has_identity is false when there was none (":memory:"). */
+	char *path;
+	bool has_identity;
+	dev_t dev;
+	ino_t ino;
 } sqlite_repo;
 
 /* ---- sqlite_connection.c ---- */
