@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "adapters/postgres/pg_internal.h"
+#include "adapters/repo_schema.h"
 
 /* Identity leads with customer_id so the tables can be distributed by it later.
  * Text columns use the "C" collation: byte order, whatever the server locale. */
@@ -72,23 +73,6 @@ done:
 	return error;
 }
 
-static int too_old(int version)
-{
-	return scli_error_set(SCLI_ESCHEMA,
-			      "database schema version %d is older than this scli (%d); "
-			      "run `scli init-db` to upgrade",
-			      version, SCLI_SCHEMA_VERSION);
-}
-
-static int too_new(int version)
-{
-	return scli_error_set(
-	    SCLI_ESCHEMA,
-	    "database schema version %d is newer than this scli understands (%d); "
-	    "upgrade scli",
-	    version, SCLI_SCHEMA_VERSION);
-}
-
 int pg_repo_schema_version(int *version_out, scli_repo *base)
 {
 	return read_version(version_out, (pg_repo *)base);
@@ -106,13 +90,8 @@ int pg_repo_check_schema(scli_repo *base)
 		return 0;
 	if ((error = read_version(&version, r)) < 0)
 		return error;
-	if (version == 0)
-		return scli_error_set(SCLI_ESCHEMA,
-				      "database is not initialised; run `scli init-db` first");
-	if (version < SCLI_SCHEMA_VERSION)
-		return too_old(version);
-	if (version > SCLI_SCHEMA_VERSION)
-		return too_new(version);
+	if ((error = repo_schema_check_version(version)) < 0)
+		return error;
 	r->schema_ok = true;
 	return 0;
 }
@@ -129,7 +108,7 @@ int pg_repo_init_schema(scli_repo *base)
 	    (error = read_version(&version, r)) < 0)
 		goto done;
 	if (version > SCLI_SCHEMA_VERSION) {
-		error = too_new(version);
+		error = repo_schema_too_new(version);
 		goto done;
 	}
 	/* Every statement of schema_sql is IF NOT EXISTS, so one pass creates a fresh

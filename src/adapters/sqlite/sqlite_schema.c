@@ -4,9 +4,8 @@
  */
 #include <sqlite3.h>
 
+#include "adapters/repo_schema.h"
 #include "adapters/sqlite/sqlite_internal.h"
-
-#define NOT_INITIALISED_MSG "database is not initialised; run `scli init-db` first"
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
@@ -53,23 +52,6 @@ static const char *const LEDGER_V3_INDEX_SQL =
     "DROP INDEX IF EXISTS scli_loads_hash_state;"
     "CREATE INDEX IF NOT EXISTS scli_loads_hash_collector_state"
     " ON scli_loads(hash, collector, state);";
-
-static int too_old_error(int version)
-{
-	return scli_error_set(SCLI_ESCHEMA,
-			      "database schema version %d is older than this scli (%d); "
-			      "run `scli init-db` to upgrade",
-			      version, SCLI_SCHEMA_VERSION);
-}
-
-static int too_new_error(int version)
-{
-	return scli_error_set(
-	    SCLI_ESCHEMA,
-	    "database schema version %d is newer than this scli understands (%d); "
-	    "upgrade scli",
-	    version, SCLI_SCHEMA_VERSION);
-}
 
 /* The stored schema version, 0 when there is no scli_meta table or no row. */
 static int read_version(int *version_out, sqlite3 *db)
@@ -119,7 +101,7 @@ int sqlite_repo_init_schema(scli_repo *r)
 	if ((error = read_version(&version, db)) < 0)
 		goto done;
 	if (version > SCLI_SCHEMA_VERSION) {
-		error = too_new_error(version);
+		error = repo_schema_too_new(version);
 		goto done;
 	}
 	if ((error = sqlite_repo_exec(db,
@@ -159,13 +141,7 @@ int sqlite_repo_check_schema(scli_repo *r)
 
 	if ((error = read_version(&version, ((sqlite_repo *)r)->db)) < 0)
 		return error;
-	if (version == 0)
-		return scli_error_set(SCLI_ESCHEMA, NOT_INITIALISED_MSG);
-	if (version < SCLI_SCHEMA_VERSION)
-		return too_old_error(version);
-	if (version > SCLI_SCHEMA_VERSION)
-		return too_new_error(version);
-	return 0;
+	return repo_schema_check_version(version);
 }
 
 int sqlite_repo_schema_version(int *version_out, scli_repo *r)
