@@ -240,12 +240,12 @@ for span in "1 day|2021-03-10T00:00:00Z|2021-03-11T00:00:00Z" "30 days|2021-03-0
 	wall=$(awk -F': ' '/"median"/ {gsub(/[ ,]/, "", $2); print $2 * 1000; exit}' "$WORK/hf.json")
 	total=$("$SCLI" --database "$url" count --customer "$heavy" --from "$from" --to "$to" --format csv |
 		awk -F, 'NR > 1 {s += $3} END {print s}')
-	# The statement scli runs (COUNT_SQL in src/adapters/repo_postgres.c, expanded by the C
+	# The statement scli runs (COUNT_SQL in src/adapters/postgres/pg_count.c, expanded by the C
 	# preprocessor) for whole-hour bounds: no edge hours, so the head and tail ranges are
 	# empty, $8..$12 (an edge counted as its hour less the other side) unused, and the
 	# rollup answers.
 	sql=$({
-		sed -n -e '/^#define EDGE_SQL/,/^$/p' -e '/^#define COUNT_SQL/,/^$/p' "$root/src/adapters/repo_postgres.c"
+		sed -n -e '/^#define EDGE_SQL/,/^$/p' -e '/^#define COUNT_SQL/,/^$/p' "$root/src/adapters/postgres/pg_count.c"
 		echo 'COUNT_SQL("customer_id = $1 AND", "customer_id = $1 AND")'
 	} | ${CC:-cc} -E -P -x c - | tr -d '\n' | sed -e 's/"[[:space:]]*"//g' -e 's/^[[:space:]]*"//' -e 's/"[[:space:]]*$//')
 	t=()

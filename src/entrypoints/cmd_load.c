@@ -403,6 +403,7 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 	scli_load_report total = {0};
 	progress_line progress = {0};
 	reject_ctx rctx = {0};
+	scli_repo_options ropts = {.create = false};
 	const scli_collector_kind *kind = NULL;
 	scli_repo *repo = NULL;
 	size_t done_sources = 0;
@@ -436,11 +437,10 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 	req.opts.reject_ctx = &rctx;
 	req.opts.on_progress = progress.on ? cli_progress_show : NULL;
 	req.opts.progress_ctx = &progress;
-	if ((error = cli_open_repo(&repo, cli_database_url(g->database), false)) < 0 ||
+	ropts.load_connections = req.connections;
+	if ((error = scli_repo_open(&repo, cli_database_url(g->database), &ropts)) < 0 ||
 	    (error = scli_repo_check_schema(repo)) < 0)
 		goto done;
-	if (!strcmp(scli_repo_name(repo), "postgres"))
-		scli_repo_postgres_set_load_connections(repo, req.connections);
 	if ((error = load_all(outs, &done_sources, &total, repo, &sources, kind, &req, &progress)) <
 	    0)
 		goto done;

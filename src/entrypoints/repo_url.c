@@ -1,4 +1,4 @@
-/* The only place that turns a database URL into a concrete repository. */
+/* Where the database URL comes from, and the repository it opens (by the registry). */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,33 +48,10 @@ const char *cli_database_url(const char *flag)
 	return SCLI_DEFAULT_DATABASE;
 }
 
-static bool is_postgres_url(const char *url)
-{
-	return !strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11) ||
-	       strchr(url, '=') != NULL;
-}
-
+/* The registry (src/adapters/registry.c) turns the URL into a repository. */
 int cli_open_repo(scli_repo **out, const char *url, bool create)
 {
-	*out = NULL;
-	if (!strncmp(url, "sqlite:", 7)) {
-		const char *path = url + 7;
+	scli_repo_options opts = {.create = create};
 
-		if (!*path)
-			return scli_error_set(SCLI_EINVALID,
-					      "database URL \"sqlite:\" names no file");
-		return scli_repo_sqlite_open(out, path, create);
-	}
-	/* libpq takes URLs and key=value strings alike; the adapter never echoes a password. */
-	if (is_postgres_url(url))
-		return scli_repo_postgres_open(out, url);
-	/* Only a bare path is echoed: anything with a scheme or an '@' may hold a password. */
-	if (!strstr(url, "://") && !strchr(url, '@'))
-		return scli_error_set(SCLI_EINVALID,
-				      "unrecognised database URL \"%s\": for a SQLite file, write "
-				      "sqlite:%s",
-				      url, url);
-	return scli_error_set(SCLI_EINVALID,
-			      "unrecognised database URL (expected sqlite:PATH, postgresql://..., "
-			      "postgres://... or a key=value connection string)");
+	return scli_repo_open(out, url, &opts);
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,18 @@ static const char json_data[] =
     "{\"customer_id\":\"acme\",\"event_type\":\"INGEST\",\"transaction_id\":\"t7\",\"timestamp\":"
     "\"2021-03-01 06:20:00+00\"}]\n";
 
+/* Per-hour counts of one customer, from the first hour asked (a count's order is unspecified). */
+static int tally_hour(void *ctx, const char *customer_id, int64_t hour_start_us, int64_t count)
+{
+	int64_t *hours = ctx;
+	int64_t i = (hour_start_us - INT64_C(1614571200000000)) / SCLI_US_PER_HOUR;
+
+	assert_string_equal(customer_id, "acme");
+	assert_true(i >= 0 && i < 3);
+	hours[i] += count;
+	return 0;
+}
+
 /* What a clean run gives: figures and the counts, flattened for comparison. */
 typedef struct outcome {
 	scli_load_report report;
@@ -101,16 +114,17 @@ typedef struct outcome {
 } outcome;
 
 static char sqlite_dir[256];
+static const scli_repo_options create = {.create = true};
 
 static int open_repo(scli_repo **repo, int kind)
 {
 	char path[300];
 
 	if (kind == 0)
-		return scli_repo_memory_new(repo);
-	snprintf(path, sizeof(path), "%s/faults.db", sqlite_dir);
-	unlink(path);
-	return scli_repo_sqlite_open(repo, path, 1);
+		return scli_repo_kind_find("memory")->open(repo, "", NULL);
+	snprintf(path, sizeof(path), "sqlite:%s/faults.db", sqlite_dir);
+	unlink(path + 7);
+	return scli_repo_open(repo, path, &create);
 }
 
 /* Load + count; returns 0 and fills *out, or a negative error. Frees everything. */
@@ -190,6 +204,157 @@ static void every_allocation_failure_ends_cleanly(int repo_kind, int json)
 	fail_at = 0;
 }
 
+/* ---- the repository adapters alone, through the port --------------------- */
+
+/*
+ * Open, init-db, store two batches (one all duplicates), count, record a load:
+ * what every adapter does for a load and a count. Returns 0 with the counts
+ * flattened into out[cap], or a negative error; frees everything.
+ */
+static int adapter_scenario(char *out, size_t cap, int (*open)(scli_repo **out))
+{
+	static const char *const txns[] = {"t1", "t2", "t3", "t1"};
+	scli_repo *repo = NULL;
+	scli_event evs[4];
+	scli_load_record rec;
+	size_t inserted = 0, duplicates = 0, i, len = 0;
+	int64_t hour = INT64_C(1614571200000000), hours[3] = {0, 0, 0};
+	int error;
+
+	memset(evs, 0, sizeof(evs));
+	memset(&rec, 0, sizeof(rec));
+	for (i = 0; i < 4; i++) {
+		evs[i].ts_us = hour + (int64_t)i * SCLI_US_PER_HOUR / 2;
+		evs[i].customer_id_len = 4;
+		memcpy(evs[i].customer_id, "acme", 5);
+		evs[i].transaction_id_len = 2;
+		memcpy(evs[i].transaction_id, txns[i], 3);
+		evs[i].event_type_len = 6;
+		memcpy(evs[i].event_type, "INGEST", 7);
+	}
+	strcpy(rec.source, "mem");
+	strcpy(rec.hash, "0123456789abcdef0123456789abcdef");
+	strcpy(rec.collector, "csv");
+	rec.started_us = hour;
+	out[0] = '\0';
+	if ((error = open(&repo)) < 0 || (error = scli_repo_init_schema(repo)) < 0 ||
+	    (error = scli_repo_ledger_begin(&rec.id, repo, &rec)) < 0 ||
+	    (error = scli_repo_store_batch(&inserted, &duplicates, repo, evs, 4)) < 0)
+		goto done;
+	len += (size_t)snprintf(out + len, cap - len, "%zu+%zu ", inserted, duplicates);
+	if ((error = scli_repo_store_batch(&inserted, &duplicates, repo, evs, 2)) < 0)
+		goto done;
+	len += (size_t)snprintf(out + len, cap - len, "%zu+%zu ", inserted, duplicates);
+	rec.state = SCLI_LOAD_COMPLETED;
+	rec.inserted = 3;
+	if ((error = scli_repo_ledger_finish(repo, &rec)) < 0 ||
+	    (error = scli_repo_ledger_find_completed(&rec, repo, rec.hash, "csv")) < 0)
+		goto done;
+	len += (size_t)snprintf(out + len, cap - len, "load %lld ", (long long)rec.id);
+	if ((error = scli_repo_count_hourly(repo, "acme", hour, hour + 3 * SCLI_US_PER_HOUR,
+					    tally_hour, hours)) < 0)
+		goto done;
+	snprintf(out + len, cap - len, "hours %lld %lld %lld", (long long)hours[0],
+		 (long long)hours[1], (long long)hours[2]);
+done:
+	scli_repo_free(repo);
+	return error;
+}
+
+static int open_sqlite_fresh(scli_repo **repo)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "sqlite:%s/adapter.db", sqlite_dir);
+	unlink(path + 7);
+	return scli_repo_open(repo, path, &create);
+}
+
+/*
+ * Every allocation the adapter makes through the hook, failed in turn. None can
+ * be absorbed (each is needed to go on), so each must end in an error with a
+ * message, nothing leaked; the clean run must reach the adapter's allocations at
+ * all (open, and each batch's working memory), or this test tests nothing.
+ */
+static void adapter_allocation_failures(int (*open)(scli_repo **out), unsigned long at_least)
+{
+	char clean[256], got[256];
+	unsigned long n, total;
+
+	scli_allocator_set(&counting);
+	fail_at = 0;
+	calls = 0;
+	live = 0;
+	if (adapter_scenario(clean, sizeof(clean), open) < 0)
+		fail_msg("clean run: %s", scli_error_last());
+	assert_int_equal(live, 0);
+	assert_string_equal(clean, "3+1 0+2 load 1 hours 2 1 0");
+	total = calls;
+	if (total < at_least)
+		fail_msg("only %lu allocations went through the hook, expected %lu or more", total,
+			 at_least);
+	for (n = 1; n <= total; n++) {
+		int error;
+
+		fail_at = n;
+		calls = 0;
+		live = 0;
+		scli_error_clear();
+		error = adapter_scenario(got, sizeof(got), open);
+		if (live != 0)
+			fail_msg("allocation %lu of %lu failed: %ld blocks leaked", n, total, live);
+		if (error == 0)
+			fail_msg("allocation %lu of %lu failed unnoticed (%s)", n, total, got);
+		assert_int_equal(error, SCLI_ENOMEM);
+		assert_true(scli_error_last()[0] != '\0');
+	}
+	scli_allocator_set(NULL);
+	fail_at = 0;
+}
+
+static void sqlite_adapter_alone(void **state)
+{
+	(void)state;
+	/* the repository, then each batch's hour keys and order */
+	adapter_allocation_failures(open_sqlite_fresh, 5);
+}
+
+/* A fresh schema of the test run's PostgreSQL server for each run (the admin
+ * connection is libpq's own memory, not counted). A password is given, though
+ * the server trusts this user, so that keeping it for scrubbing is exercised. */
+static int open_postgres_fresh(scli_repo **repo)
+{
+	char conninfo[700];
+	PGconn *admin;
+	PGresult *res;
+
+	snprintf(conninfo, sizeof(conninfo), "%s dbname=postgres", getenv("SCLI_TEST_PG"));
+	admin = PQconnectdb(conninfo);
+	res = PQexec(admin,
+		     "SET client_min_messages = warning;"
+		     " DROP SCHEMA IF EXISTS alloc_faults CASCADE; CREATE SCHEMA alloc_faults");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		fail_msg("creating the schema: %s", PQerrorMessage(admin));
+	PQclear(res);
+	PQfinish(admin);
+	snprintf(conninfo, sizeof(conninfo),
+		 "%s dbname=postgres password=unused-here options='-csearch_path=alloc_faults'",
+		 getenv("SCLI_TEST_PG"));
+	return scli_repo_open(repo, conninfo, NULL);
+}
+
+static void postgres_adapter_alone(void **state)
+{
+	(void)state;
+	if (!getenv("SCLI_TEST_PG")) {
+		/* an explicit skip: the server comes from tests/support/with-postgres.sh */
+		print_message("SKIPPED: SCLI_TEST_PG is not set\n");
+		skip();
+	}
+	/* the repository, its connection string and password, each batch's order and COPY data */
+	adapter_allocation_failures(open_postgres_fresh, 5);
+}
+
 static void csv_into_memory(void **state)
 {
 	(void)state;
@@ -218,10 +383,9 @@ int main(void)
 {
 	const char *base = getenv("SCLI_TEST_TMP");
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(csv_into_memory),
-	    cmocka_unit_test(json_into_memory),
-	    cmocka_unit_test(csv_into_sqlite),
-	    cmocka_unit_test(json_into_sqlite),
+	    cmocka_unit_test(csv_into_memory),	    cmocka_unit_test(json_into_memory),
+	    cmocka_unit_test(csv_into_sqlite),	    cmocka_unit_test(json_into_sqlite),
+	    cmocka_unit_test(sqlite_adapter_alone), cmocka_unit_test(postgres_adapter_alone),
 	};
 	int rc;
 

@@ -8,6 +8,7 @@
 #define SCLI_SYS_REPOSITORY_H
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -156,6 +157,16 @@ typedef struct scli_repo_ops {
 	/** Up to `limit` loads, newest (highest id) first. */
 	int (*ledger_list)(scli_repo *r, size_t limit, scli_load_record_cb cb, void *ctx);
 
+	/* for long-lived handles (serve) */
+
+	/**
+	 * True when the database this handle opened has been replaced underneath it
+	 * (SQLite: another file, or none, is now at its path, as a restore leaves it);
+	 * the handle still reads the old one, so the caller frees it and reopens by
+	 * URL. Cheap enough to ask before every request. NULL: cannot be replaced
+	 * (PostgreSQL, memory).
+	 */
+	bool (*replaced)(scli_repo *r);
 } scli_repo_ops;
 
 /** Base struct every repository adapter embeds first. */
@@ -237,6 +248,14 @@ static inline int scli_repo_ledger_list(scli_repo *r, size_t limit, scli_load_re
 	assert(r && r->ops);
 	return r->ops->ledger_list ? r->ops->ledger_list(r, limit, cb, ctx)
 				   : scli_repo_no_ledger(r);
+}
+
+/** Whether the database `r` opened has been replaced underneath it (see the op); false for
+ *  adapters whose database cannot be. */
+static inline bool scli_repo_replaced(scli_repo *r)
+{
+	assert(r && r->ops);
+	return r->ops->replaced ? r->ops->replaced(r) : false;
 }
 
 /** Close and free a repository (NULL-safe). */

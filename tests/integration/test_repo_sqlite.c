@@ -1,0 +1,417 @@
+/*
+ * The SQLite repository beyond the contract: its file (missing, not a
+ * database, reopened), other writers (locks, triggers that fail a batch half-way,
+ * schemas written by older and newer scli), each through a raw second
+ * connection to the same file.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "scli/adapters.h"
+#include "support/repo_checks.h"
+#include "support/repo_factories.h"
+#include "support/repo_helpers.h"
+
+/* Open the SQLite file at `path` as load and count do: by URL, never creating it. */
+static int open_existing(scli_repo **out, const char *path)
+{
+	char url[600];
+
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	return scli_repo_open(out, url, NULL);
+}
+
+/* Run SQL on the test's database through a second, raw connection. */
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("raw sql failed: %s", msg ? msg : "?");
+	sqlite3_close(db);
+}
+
+static void sqlite_too_new_schema(void **state)
+{
+	fixture *fx = *state;
+	int version = 0;
+
+	raw_exec(fx->path, "UPDATE scli_meta SET value = '99' WHERE key = 'schema_version'");
+	scli_error_clear();
+	assert_int_equal(scli_repo_init_schema(fx->repo), SCLI_ESCHEMA);
+	assert_error_contains("newer");
+	assert_error_contains("99");
+	scli_error_clear();
+	assert_int_equal(scli_repo_check_schema(fx->repo), SCLI_ESCHEMA);
+	assert_error_contains("newer");
+	assert_int_equal(scli_repo_schema_version(&version, fx->repo), 0);
+	assert_int_equal(version, 99);
+}
+
+static void sqlite_too_new_schema_on_fresh_meta(void **state)
+{
+	fixture *fx = *state;
+
+	/* someone else's newer scli created only its meta table */
+	raw_exec(fx->path, "CREATE TABLE scli_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+			   "INSERT INTO scli_meta VALUES ('schema_version', '99');");
+	assert_int_equal(scli_repo_init_schema(fx->repo), SCLI_ESCHEMA);
+	assert_error_contains("newer");
+	raw_exec(fx->path, "SELECT 1"); /* the rollback left the file usable */
+}
+
+static void sqlite_open_missing_without_create(void **state)
+{
+	fixture *fx = *state;
+	scli_repo *r = (scli_repo *)0x1;
+	char missing[512];
+
+	snprintf(missing, sizeof(missing), "%s/missing.db", fx->dir);
+	scli_error_clear();
+	assert_int_equal(open_existing(&r, missing), SCLI_ENOTFOUND);
+	assert_null(r);
+	assert_error_contains("does not exist");
+	assert_error_contains("scli init-db");
+	assert_int_equal(access(missing, F_OK), -1);
+	/* the existing one opens fine without create */
+	assert_int_equal(open_existing(&r, fx->path), 0);
+	assert_int_equal(scli_repo_check_schema(r), 0);
+	scli_repo_free(r);
+}
+
+static void sqlite_open_not_a_database(void **state)
+{
+	fixture *fx = *state;
+	scli_repo *r = NULL;
+	char bogus[512];
+	FILE *f;
+
+	snprintf(bogus, sizeof(bogus), "%s/bogus.db", fx->dir);
+	assert_non_null(f = fopen(bogus, "w"));
+	fputs("this is not an sqlite database, just some text long enough for a header...\n", f);
+	fclose(f);
+	if (open_existing(&r, bogus) == 0) {
+		/* SQLite may defer reading the header; the first real use must fail. */
+		assert_true(scli_repo_check_schema(r) < 0);
+		scli_repo_free(r);
+	} else {
+		assert_null(r);
+	}
+	assert_true(!strncmp(scli_error_last(), "sqlite: ", 8));
+	unlink(bogus);
+}
+
+static void sqlite_persists_across_reopen(void **state)
+{
+	fixture *fx = *state;
+	scli_event evs[3];
+	tally *t;
+
+	event_fill(&evs[0], "c1", "a", AT(4, 10));
+	event_fill(&evs[1], "c1", "b", AT(5, 10));
+	event_fill(&evs[2], "c1", "c", AT(5, 20));
+	store(fx->repo, 3, 0, evs, 3);
+	scli_repo_free(fx->repo);
+	fx->repo = NULL;
+
+	assert_int_equal(open_existing(&fx->repo, fx->path), 0);
+	assert_int_equal(scli_repo_check_schema(fx->repo), 0);
+	store(fx->repo, 0, 3, evs, 3);
+	t = count(fx->repo, "c1", AT(4, 30), AT(6, 0));
+	assert_int_equal(at(t, "c1", AT(4, 0)), 0);
+	assert_int_equal(at(t, "c1", AT(5, 0)), 2);
+	free(t);
+}
+
+/* A trigger makes one insert fail after others in the same batch succeeded. */
+static void failed_batch_leaves_nothing(fixture *fx, const char *trigger)
+{
+	scli_event evs[4];
+	size_t inserted = 9, duplicates = 9;
+	tally *t;
+
+	store1(fx->repo, "c1", "before", AT(4, 5));
+	raw_exec(fx->path, trigger);
+
+	event_fill(&evs[0], "c1", "a", AT(4, 10));
+	event_fill(&evs[1], "c1", "b", AT(5, 10));
+	event_fill(&evs[2], "c1", "boom", AT(5, 20));
+	event_fill(&evs[3], "c1", "c", AT(6, 10));
+	scli_error_clear();
+	assert_true(scli_repo_store_batch(&inserted, &duplicates, fx->repo, evs, 4) < 0);
+	assert_int_equal(inserted, 0);
+	assert_int_equal(duplicates, 0);
+	assert_error_contains("sqlite: ");
+	assert_error_contains("boom");
+
+	/* neither raw events (edge path) nor the rollup (whole hours) kept anything */
+	t = count(fx->repo, "c1", AT(4, 0), AT(7, 0));
+	assert_int_equal(total(t), 1);
+	free(t);
+	t = count(fx->repo, "c1", AT(4, 1), AT(6, 59));
+	assert_int_equal(total(t), 1);
+	free(t);
+
+	/* the same batch goes in whole once the cause is gone: nothing was left behind */
+	raw_exec(fx->path, "DROP TRIGGER boom");
+	store(fx->repo, 4, 0, evs, 4);
+	t = count(fx->repo, "c1", AT(4, 0), AT(7, 0));
+	assert_int_equal(total(t), 5);
+	free(t);
+}
+
+static void sqlite_batch_failing_on_event_rolls_back(void **state)
+{
+	failed_batch_leaves_nothing(*state, "CREATE TRIGGER boom BEFORE INSERT ON events"
+					    " WHEN NEW.transaction_id = 'boom'"
+					    " BEGIN SELECT RAISE(ABORT, 'boom'); END");
+}
+
+static void sqlite_batch_failing_on_rollup_rolls_back(void **state)
+{
+	/* fails after every event row went in, while updating `hourly` */
+	failed_batch_leaves_nothing(*state, "CREATE TRIGGER boom BEFORE INSERT ON hourly"
+					    " WHEN NEW.hour_us = 1614574800000000"
+					    " BEGIN SELECT RAISE(ABORT, 'boom'); END");
+}
+
+/* Another writer holds the lock for a moment: the batch waits, then lands. */
+static void sqlite_concurrent_writer_waits(void **state)
+{
+	fixture *fx = *state;
+	int fds[2], status = 0;
+	char ready;
+	pid_t pid;
+	tally *t;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct timespec hold = {0, 300000000};
+		sqlite3 *db = NULL;
+		int ok;
+
+		close(fds[0]);
+		ok = sqlite3_open(fx->path, &db) == SQLITE_OK &&
+		     sqlite3_exec(db,
+				  "BEGIN IMMEDIATE; INSERT INTO hourly VALUES ('other', 0, 1);"
+				  " INSERT INTO events VALUES ('other', 'x', 'click', 1);",
+				  NULL, NULL, NULL) == SQLITE_OK;
+		if (write(fds[1], "r", 1) != 1)
+			ok = 0;
+		nanosleep(&hold, NULL);
+		ok = ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+		sqlite3_close(db);
+		_exit(ok ? 0 : 1);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &ready, 1), 1);
+	close(fds[0]);
+	store1(fx->repo, "c1", "a", AT(4, 10));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	t = count(fx->repo, NULL, 0, AT(24, 0));
+	assert_int_equal(at(t, "other", 0), 1);
+	assert_int_equal(at(t, "c1", AT(4, 0)), 1);
+	free(t);
+}
+
+static void sqlite_downgrade(fixture *fx)
+{
+	raw_exec(fx->path, "DROP TABLE scli_loads;"
+			   "UPDATE scli_meta SET value = '1' WHERE key = 'schema_version'");
+}
+
+static void sqlite_upgrade_from_version_1(void **state)
+{
+	upgrade_from_version_1(*state, sqlite_downgrade);
+}
+
+/* Version 2's ledger exactly as version 2 created it, with one completed load. */
+static void sqlite_downgrade_to_2(fixture *fx)
+{
+	raw_exec(fx->path,
+		 "DROP TABLE scli_loads;"
+		 "CREATE TABLE scli_loads (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+		 " source TEXT NOT NULL, size INTEGER NOT NULL, hash TEXT NOT NULL,"
+		 " state TEXT NOT NULL CHECK (state IN ('running', 'completed', 'failed')),"
+		 " started_us INTEGER NOT NULL, ended_us INTEGER NOT NULL DEFAULT 0,"
+		 " rows_read INTEGER NOT NULL DEFAULT 0, inserted INTEGER NOT NULL DEFAULT 0,"
+		 " duplicates INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,"
+		 " error TEXT NOT NULL DEFAULT '');"
+		 "CREATE INDEX scli_loads_hash_state ON scli_loads(hash, state);"
+		 "INSERT INTO scli_loads (source, size, hash, state, started_us, ended_us,"
+		 " rows_read, inserted) VALUES ('old.csv', 10, '" HASH_A "', 'completed', 1, 2,"
+		 " 1, 1);"
+		 "UPDATE scli_meta SET value = '2' WHERE key = 'schema_version'");
+}
+
+static void sqlite_upgrade_from_version_2(void **state)
+{
+	upgrade_from_version_2(*state, sqlite_downgrade_to_2);
+}
+
+/* An upgrade that fails half-way leaves the database at version 1. */
+static void sqlite_failed_upgrade_changes_nothing(void **state)
+{
+	fixture *fx = *state;
+	int version = 0;
+
+	sqlite_downgrade(fx);
+	/* a view in the ledger's place: creating its index fails */
+	raw_exec(fx->path, "CREATE VIEW scli_loads AS SELECT 1 AS hash, 2 AS state");
+	assert_true(scli_repo_init_schema(fx->repo) < 0);
+	assert_error_contains("sqlite: ");
+	assert_int_equal(scli_repo_schema_version(&version, fx->repo), 0);
+	assert_int_equal(version, 1);
+	assert_int_equal(scli_repo_check_schema(fx->repo), SCLI_ESCHEMA);
+	assert_error_contains("to upgrade");
+	raw_exec(fx->path, "DROP VIEW scli_loads");
+	assert_int_equal(scli_repo_init_schema(fx->repo), 0);
+	assert_int_equal(scli_repo_check_schema(fx->repo), 0);
+}
+
+static void sqlite_failed_batch_keeps_ledger_row(void **state)
+{
+	fixture *fx = *state;
+	load_list *l;
+
+	raw_exec(fx->path, "CREATE TRIGGER boom BEFORE INSERT ON events"
+			   " WHEN NEW.transaction_id = 'boom'"
+			   " BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	failed_batch_keeps_ledger_row(fx);
+
+	/* and it is on disk, not just in this connection */
+	scli_repo_free(fx->repo);
+	fx->repo = NULL;
+	assert_int_equal(open_existing(&fx->repo, fx->path), 0);
+	l = list_loads(fx->repo, 10);
+	assert_int_equal(l->n, 2);
+	assert_int_equal(l->recs[0].state, SCLI_LOAD_RUNNING);
+	assert_int_equal(l->recs[1].state, SCLI_LOAD_FAILED);
+	free(l);
+}
+
+static void sqlite_overwrite_overlong(fixture *fx)
+{
+	/* hex(zeroblob(n)) is 2n zeros; each pair of them becomes one "é" */
+	raw_exec(fx->path, "UPDATE scli_loads SET"
+			   " source = replace(hex(zeroblob(1000)), '00', '\xc3\xa9'),"
+			   " hash = hex(zeroblob(40)),"
+			   " error = replace(hex(zeroblob(200)), '00', '\xc3\xa9')");
+}
+
+static void sqlite_overlong_strings_are_cut(void **state)
+{
+	overlong_strings_are_cut(*state, sqlite_overwrite_overlong);
+}
+
+/*
+ * A restore: another database moved over the path. The open handle says it was
+ * replaced and still reads the old file; reopened by URL, the new one is read,
+ * and that handle is not replaced. The handle has only read, as serve's do: one
+ * that wrote would leave its WAL beside the path when closed (SQLite does not
+ * checkpoint into a moved file), and the next open would replay it.
+ */
+static void sqlite_replaced_file_is_noticed(void **state)
+{
+	fixture *fx = *state;
+	tally *t;
+
+	store1(fx->repo, "c1", "old", AT(4, 10));
+	scli_repo_free(fx->repo);
+	assert_int_equal(open_existing(&fx->repo, fx->path), 0);
+	assert_false(scli_repo_replaced(fx->repo));
+	assert_int_equal(repo_factory_current->replace(fx), 0);
+	assert_true(scli_repo_replaced(fx->repo));
+	t = count(fx->repo, "c1", AT(0, 0), AT(24, 0));
+	assert_int_equal(total(t), 1);
+	free(t);
+
+	scli_repo_free(fx->repo);
+	fx->repo = NULL;
+	assert_int_equal(open_existing(&fx->repo, fx->path), 0);
+	assert_false(scli_repo_replaced(fx->repo));
+	assert_int_equal(scli_repo_check_schema(fx->repo), 0);
+	t = count(fx->repo, "c1", AT(0, 0), AT(24, 0));
+	assert_int_equal(t->n, 0);
+	free(t);
+}
+
+/* A file renamed away is replaced (by nothing, as when removed); renamed back,
+ * it is the same file again. */
+static void sqlite_file_moved_away_and_back(void **state)
+{
+	fixture *fx = *state;
+	char away[600];
+
+	snprintf(away, sizeof(away), "%s.away", fx->path);
+	assert_int_equal(rename(fx->path, away), 0);
+	assert_true(scli_repo_replaced(fx->repo));
+	assert_int_equal(rename(away, fx->path), 0);
+	assert_false(scli_repo_replaced(fx->repo));
+}
+
+/* An in-memory SQLite database has no file to replace. */
+static void sqlite_memory_database_is_never_replaced(void **state)
+{
+	static const scli_repo_options create = {.create = true};
+	scli_repo *r = NULL;
+
+	(void)state;
+	assert_int_equal(scli_repo_open(&r, "sqlite::memory:", &create), 0);
+	assert_false(scli_repo_replaced(r));
+	assert_int_equal(scli_repo_init_schema(r), 0);
+	assert_false(scli_repo_replaced(r));
+	scli_repo_free(r);
+}
+
+static const struct CMUnitTest sqlite_tests[] = {
+    cmocka_unit_test_setup_teardown(sqlite_too_new_schema, setup_initialised, teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_too_new_schema_on_fresh_meta, setup_repo, teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_open_missing_without_create, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_open_not_a_database, setup_repo, teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_persists_across_reopen, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_batch_failing_on_event_rolls_back, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_batch_failing_on_rollup_rolls_back, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_concurrent_writer_waits, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_upgrade_from_version_2, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_upgrade_from_version_1, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_failed_upgrade_changes_nothing, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_failed_batch_keeps_ledger_row, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_overlong_strings_are_cut, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_replaced_file_is_noticed, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_file_moved_away_and_back, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test(sqlite_memory_database_is_never_replaced),
+};
+
+static int run_group(const char *name)
+{
+	return cmocka_run_group_tests_name(name, sqlite_tests, NULL, NULL);
+}
+
+int main(void)
+{
+	return repo_factories_run("repo sqlite-specific", run_group, "sqlite");
+}
