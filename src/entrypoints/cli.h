@@ -27,20 +27,20 @@ int cli_fail(int error);
 /* Print a usage error (fmt takes one %s) and a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
 
-/* getopt_long over a command's arguments: -1 at the end, -2 after a reported usage error. */
+/*
+ * getopt_long over a command's arguments: -1 at the end, -2 after a reported
+ * usage error. Only `scli serve` still uses it; the other commands declare
+ * their options as tables (options.h).
+ */
 int cli_next_option(int argc, char **argv, const struct option *opts, const char *cmd);
 
-/* `scli config` (cmd_config.c) and the masking it uses: any password in a
- * database URL or key=value string becomes ***. */
-extern const char cli_config_usage[];
-int cli_cmd_config(const cli_globals *g, int argc, char **argv);
-void cli_mask_database_url(char *out, size_t cap, const char *url);
-
-/* The load and loads commands (cmd_load.c). */
-extern const char cli_load_usage[];
-extern const char cli_loads_usage[];
+/* The commands in files of their own (cmd_*.c): the exit code. */
 int cli_cmd_load(const cli_globals *g, int argc, char **argv);
 int cli_cmd_loads(const cli_globals *g, int argc, char **argv);
+int cli_cmd_config(const cli_globals *g, int argc, char **argv);
+
+/* Any password in a database URL or key=value string becomes *** (cmd_config.c). */
+void cli_mask_database_url(char *out, size_t cap, const char *url);
 
 /* Print `scli: error: <fmt>` on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -4,8 +4,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 
-const char cli_config_usage[] =
+static const char usage[] =
     "usage: scli [--database URL] config\n"
     "\n"
     "Print the effective configuration: each setting, its value and where it\n"
@@ -26,6 +27,12 @@ const char cli_config_usage[] =
     "  api_token     -                 SCLI_API_TOKEN  (bearer token for /v1)\n"
     "PostgreSQL also reads the standard PG* variables (PGPASSWORD, PGHOST, ...)\n"
     "and ~/.pgpass.\n";
+
+static const cli_option_set options = {
+    .command = "config",
+    .usage = usage,
+    .options = cli_options_help_only,
+};
 
 /* Append at most `n` bytes of `s` to out (capacity cap, NUL-terminated). */
 static void append(char *out, size_t cap, const char *s, size_t n)
@@ -115,19 +122,12 @@ static void env_row(const char *name, const char *var, const char *fallback)
 
 int cli_cmd_config(const cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
 	char masked[2048];
 	const char *url = cli_database_url(g->database);
-	int c;
+	int rc;
 
-	while ((c = cli_next_option(argc, argv, opts, "config")) != -1) {
-		if (c == -2)
-			return EXIT_USAGE;
-		if (c == 'h')
-			return fputs(cli_config_usage, stdout), EXIT_OK;
-	}
-	if (optind < argc)
-		return cli_usage_error("config", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_options_parse(NULL, NULL, &options, argc, argv)) != CLI_OPTIONS_GO)
+		return rc;
 	cli_mask_database_url(masked, sizeof(masked), url);
 	row("database", masked,
 	    g->database		       ? "flag --database"
