@@ -34,9 +34,11 @@ int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
  */
 int cli_next_option(int argc, char **argv, const struct option *opts, const char *cmd);
 
-/* The commands in files of their own (cmd_*.c): the exit code. */
+/* The commands, one file each (cmd_*.c): the exit code. */
+int cli_cmd_init_db(const cli_globals *g, int argc, char **argv);
 int cli_cmd_load(const cli_globals *g, int argc, char **argv);
 int cli_cmd_loads(const cli_globals *g, int argc, char **argv);
+int cli_cmd_count(const cli_globals *g, int argc, char **argv);
 int cli_cmd_config(const cli_globals *g, int argc, char **argv);
 
 /* Any password in a database URL or key=value string becomes *** (cmd_config.c). */
