@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "scli/service.h"
 
@@ -69,6 +70,24 @@ int cli_open_repo(scli_repo **out, const char *url, bool create);
  */
 size_t cli_display_width(const char *s);
 int cli_padding(const char *s, size_t width);
+
+/* How a CSV field is quoted: only when it holds a comma, quote or line break, or always. */
+typedef enum { CLI_CSV_QUOTE_NEEDED, CLI_CSV_QUOTE_ALWAYS } cli_csv_quoting;
+
+typedef struct cli_csv_field {
+	const char *s;
+	size_t len; /* the bytes of s, any of them NUL */
+	cli_csv_quoting quote;
+} cli_csv_field;
+
+/* A field of a NUL-terminated string. */
+static inline cli_csv_field cli_csv_text(const char *s, cli_csv_quoting quote)
+{
+	return (cli_csv_field){s, strlen(s), quote};
+}
+
+/* One RFC 4180 record: the fields, comma-separated, quotes doubled, then CRLF (csv_write.c). */
+void cli_csv_row(FILE *out, const cli_csv_field *fields, size_t n);
 
 /* Output formats of `count`. */
 typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } cli_format;

@@ -106,27 +106,9 @@ static int print_table(FILE *out, const scli_count_result *res, bool skip_empty)
 	return 0;
 }
 
-/* RFC 4180: quote a field only when it holds a comma, quote or line break. */
-static void csv_field(FILE *out, const char *s)
-{
-	const char *p;
-
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, out);
-		return;
-	}
-	fputc('"', out);
-	for (p = s; *p; p++) {
-		if (*p == '"')
-			fputc('"', out);
-		fputc(*p, out);
-	}
-	fputc('"', out);
-}
-
 static int print_csv(FILE *out, const scli_count_result *res, bool skip_empty)
 {
-	char ts[SCLI_TIMESTAMP_BUFSZ];
+	char ts[SCLI_TIMESTAMP_BUFSZ], count[24];
 	size_t c, i;
 
 	fputs("customer_id,bucket_start,count,partial\r\n", out);
@@ -135,14 +117,21 @@ static int print_csv(FILE *out, const scli_count_result *res, bool skip_empty)
 
 		for (i = 0; i < res->nbuckets; i++) {
 			int64_t start = scli_count_result_bucket_start(res, i);
+			const char *partial =
+			    scli_bucket_is_partial(start, res->from_us, res->to_us) ? "true"
+										    : "false";
 
 			if (!bucket_shown(s, i, skip_empty))
 				continue;
 			scli_timestamp_format(ts, start);
-			csv_field(out, s->customer_id);
-			fprintf(out, ",%s,%lld,%s\r\n", ts, (long long)s->counts[i],
-				scli_bucket_is_partial(start, res->from_us, res->to_us) ? "true"
-											: "false");
+			snprintf(count, sizeof(count), "%lld", (long long)s->counts[i]);
+			cli_csv_row(
+			    out,
+			    (cli_csv_field[]){cli_csv_text(s->customer_id, CLI_CSV_QUOTE_NEEDED),
+					      cli_csv_text(ts, CLI_CSV_QUOTE_NEEDED),
+					      cli_csv_text(count, CLI_CSV_QUOTE_NEEDED),
+					      cli_csv_text(partial, CLI_CSV_QUOTE_NEEDED)},
+			    4);
 		}
 	}
 	return 0;
