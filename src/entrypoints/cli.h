@@ -101,6 +101,12 @@ int cli_print_count(FILE *out, const scli_count_result *res, cli_format format, 
  */
 int cli_count_json(char **out, const scli_count_result *res, bool skip_empty);
 
+/* A load's four figures (rows_read, inserted, duplicates, rejected) added to a
+ * JSON object, for `load --report json` and `loads --format json`; false when
+ * out of memory. */
+struct cJSON;
+bool cli_json_add_report(struct cJSON *o, const scli_load_report *r);
+
 /* The serve command (serve.c). */
 extern const char cli_serve_usage[];
 int cli_cmd_serve(const cli_globals *g, int argc, char **argv);

@@ -179,20 +179,6 @@ static void add_report(scli_load_report *total, const scli_load_report *r)
 	total->rejected += r->rejected;
 }
 
-static cJSON *report_json(const scli_load_report *r)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o && (!cJSON_AddNumberToObject(o, "rows_read", (double)r->rows_read) ||
-		  !cJSON_AddNumberToObject(o, "inserted", (double)r->inserted) ||
-		  !cJSON_AddNumberToObject(o, "duplicates", (double)r->duplicates) ||
-		  !cJSON_AddNumberToObject(o, "rejected", (double)r->rejected))) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
 /* The whole report as one JSON document on stdout. */
 static int print_json_report(const loaded *outs, size_t n, const scli_load_report *total,
 			     const char *error)
@@ -220,19 +206,12 @@ static int print_json_report(const loaded *outs, size_t n, const scli_load_repor
 		if (outs[i].out.load_id &&
 		    !cJSON_AddNumberToObject(s, "load_id", (double)outs[i].out.load_id))
 			goto done;
-		if (!(figures = report_json(&outs[i].out.report)))
+		if (!cli_json_add_report(s, &outs[i].out.report))
 			goto done;
-		for (cJSON *f = figures->child; f;) {
-			cJSON *next = f->next;
-
-			cJSON_AddItemToObject(s, f->string, cJSON_DetachItemViaPointer(figures, f));
-			f = next;
-		}
-		cJSON_Delete(figures);
 	}
-	if (!(figures = report_json(total)))
+	if (!(figures = cJSON_AddObjectToObject(root, "total")) ||
+	    !cli_json_add_report(figures, total))
 		goto done;
-	cJSON_AddItemToObject(root, "total", figures);
 	if (error && !cJSON_AddStringToObject(root, "error", error))
 		goto done;
 	if (!(text = cJSON_PrintUnformatted(root)))

@@ -66,6 +66,8 @@ static int add_load_json(void *ctx, const scli_load_record *rec)
 {
 	cJSON *arr = ctx, *o = cJSON_CreateObject();
 	char ts[SCLI_TIMESTAMP_BUFSZ];
+	const scli_load_report figures = {rec->rows_read, rec->inserted, rec->duplicates,
+					  rec->rejected};
 
 	if (!o)
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
@@ -86,11 +88,7 @@ static int add_load_json(void *ctx, const scli_load_record *rec)
 	} else if (!cJSON_AddNullToObject(o, "ended")) {
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	}
-	if (!cJSON_AddNumberToObject(o, "rows_read", (double)rec->rows_read) ||
-	    !cJSON_AddNumberToObject(o, "inserted", (double)rec->inserted) ||
-	    !cJSON_AddNumberToObject(o, "duplicates", (double)rec->duplicates) ||
-	    !cJSON_AddNumberToObject(o, "rejected", (double)rec->rejected) ||
-	    !cJSON_AddStringToObject(o, "error", rec->error))
+	if (!cli_json_add_report(o, &figures) || !cJSON_AddStringToObject(o, "error", rec->error))
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* Output of `count` in the three formats of SPEC.md. */
+/* Output of `count` in the three formats of SPEC.md, and a load's figures in JSON. */
 #define _XOPEN_SOURCE 700 /* wcwidth */
 #include <cjson/cJSON.h>
 #include <locale.h>
@@ -237,6 +237,14 @@ static int json_bucket(void *ctx, const scli_customer_series *s, const count_row
 	    !cJSON_AddBoolToObject(b, "partial", row->partial))
 		return -1;
 	return 0;
+}
+
+bool cli_json_add_report(cJSON *o, const scli_load_report *r)
+{
+	return cJSON_AddNumberToObject(o, "rows_read", (double)r->rows_read) &&
+	       cJSON_AddNumberToObject(o, "inserted", (double)r->inserted) &&
+	       cJSON_AddNumberToObject(o, "duplicates", (double)r->duplicates) &&
+	       cJSON_AddNumberToObject(o, "rejected", (double)r->rejected);
 }
 
 int cli_count_json(char **out, const scli_count_result *res, bool skip_empty)
