@@ -28,12 +28,6 @@ static const char usage[] =
     "PostgreSQL also reads the standard PG* variables (PGPASSWORD, PGHOST, ...)\n"
     "and ~/.pgpass.\n";
 
-static const cli_option_set options = {
-    .command = "config",
-    .usage = usage,
-    .options = cli_options_help_only,
-};
-
 /* Append at most `n` bytes of `s` to out (capacity cap, NUL-terminated). */
 static void append(char *out, size_t cap, const char *s, size_t n)
 {
@@ -126,7 +120,7 @@ int cli_cmd_config(const cli_globals *g, int argc, char **argv)
 	const char *url = cli_database_url(g->database);
 	int rc;
 
-	if ((rc = cli_options_parse(NULL, NULL, &options, argc, argv)) != CLI_OPTIONS_GO)
+	if ((rc = cli_options_parse_help_only("config", usage, argc, argv)) != CLI_OPTIONS_GO)
 		return rc;
 	cli_mask_database_url(masked, sizeof(masked), url);
 	row("database", masked,

@@ -8,18 +8,12 @@ static const char usage[] =
     "Create the schema, or upgrade an older one. Safe to run again. Refuses a\n"
     "database whose schema is newer than this scli.\n";
 
-static const cli_option_set options = {
-    .command = "init-db",
-    .usage = usage,
-    .options = cli_options_help_only,
-};
-
 int cli_cmd_init_db(const cli_globals *g, int argc, char **argv)
 {
 	scli_repo *repo = NULL;
 	int error, rc;
 
-	if ((rc = cli_options_parse(NULL, NULL, &options, argc, argv)) != CLI_OPTIONS_GO)
+	if ((rc = cli_options_parse_help_only("init-db", usage, argc, argv)) != CLI_OPTIONS_GO)
 		return rc;
 	rc = EXIT_OK;
 	if ((error = cli_open_repo(&repo, cli_database_url(g->database), true)) < 0 ||

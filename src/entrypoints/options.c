@@ -12,11 +12,6 @@
 #define LONG_OPTION_VAL 256
 #define MAX_OPTIONS 16
 
-const cli_option cli_options_help_only[] = {
-    {.name = "help", .kind = CLI_OPT_HELP, .short_name = 'h'},
-    {0},
-};
-
 static void see_help(const char *cmd)
 {
 	fprintf(stderr, "\n(see `scli %s%s--help`)\n", cmd ? cmd : "", cmd ? " " : "");
@@ -414,4 +409,15 @@ int cli_options_parse(void *dst, int *rest_out, const cli_option_set *set, int a
 		if (o->env && (rc = from_environment(dst, set, o)) != CLI_OPTIONS_GO)
 			return rc;
 	return parse_vector(dst, rest_out, set, argc, argv, longopts, optstring);
+}
+
+int cli_options_parse_help_only(const char *command, const char *usage, int argc, char **argv)
+{
+	static const cli_option help_only[] = {
+	    {.name = "help", .kind = CLI_OPT_HELP, .short_name = 'h'},
+	    {0},
+	};
+	const cli_option_set set = {.command = command, .usage = usage, .options = help_only};
+
+	return cli_options_parse(NULL, NULL, &set, argc, argv);
 }

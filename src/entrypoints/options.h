@@ -72,9 +72,6 @@ typedef struct cli_strings {
 
 void cli_strings_free(cli_strings *l);
 
-/* Options for a command that takes none but --help. */
-extern const cli_option cli_options_help_only[];
-
 /*
  * Read a command's options into the struct at `dst`: first the variables of
  * the options that have one, in table order, then the flags in the order typed.
@@ -84,5 +81,8 @@ extern const cli_option cli_options_help_only[];
  * first argument left (argc if none); rest_out may be NULL.
  */
 int cli_options_parse(void *dst, int *rest_out, const cli_option_set *set, int argc, char **argv);
+
+/* cli_options_parse() for a command that takes no option but --help. */
+int cli_options_parse_help_only(const char *command, const char *usage, int argc, char **argv);
 
 #endif
