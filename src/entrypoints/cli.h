@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "scli/service.h"
 
@@ -27,20 +28,22 @@ int cli_fail(int error);
 /* Print a usage error (fmt takes one %s) and a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
 
-/* getopt_long over a command's arguments: -1 at the end, -2 after a reported usage error. */
+/*
+ * getopt_long over a command's arguments: -1 at the end, -2 after a reported
+ * usage error. Only `scli serve` still uses it; the other commands declare
+ * their options as tables (options.h).
+ */
 int cli_next_option(int argc, char **argv, const struct option *opts, const char *cmd);
 
-/* `scli config` (cmd_config.c) and the masking it uses: any password in a
- * database URL or key=value string becomes ***. */
-extern const char cli_config_usage[];
-int cli_cmd_config(const cli_globals *g, int argc, char **argv);
-void cli_mask_database_url(char *out, size_t cap, const char *url);
-
-/* The load and loads commands (cmd_load.c). */
-extern const char cli_load_usage[];
-extern const char cli_loads_usage[];
+/* The commands, one file each (cmd_*.c): the exit code. */
+int cli_cmd_init_db(const cli_globals *g, int argc, char **argv);
 int cli_cmd_load(const cli_globals *g, int argc, char **argv);
 int cli_cmd_loads(const cli_globals *g, int argc, char **argv);
+int cli_cmd_count(const cli_globals *g, int argc, char **argv);
+int cli_cmd_config(const cli_globals *g, int argc, char **argv);
+
+/* Any password in a database URL or key=value string becomes *** (cmd_config.c). */
+void cli_mask_database_url(char *out, size_t cap, const char *url);
 
 /* Print `scli: error: <fmt>` on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -68,6 +71,24 @@ int cli_open_repo(scli_repo **out, const char *url, bool create);
 size_t cli_display_width(const char *s);
 int cli_padding(const char *s, size_t width);
 
+/* How a CSV field is quoted: only when it holds a comma, quote or line break, or always. */
+typedef enum { CLI_CSV_QUOTE_NEEDED, CLI_CSV_QUOTE_ALWAYS } cli_csv_quoting;
+
+typedef struct cli_csv_field {
+	const char *s;
+	size_t len; /* the bytes of s, any of them NUL */
+	cli_csv_quoting quote;
+} cli_csv_field;
+
+/* A field of a NUL-terminated string. */
+static inline cli_csv_field cli_csv_text(const char *s, cli_csv_quoting quote)
+{
+	return (cli_csv_field){s, strlen(s), quote};
+}
+
+/* One RFC 4180 record: the fields, comma-separated, quotes doubled, then CRLF (csv_write.c). */
+void cli_csv_row(FILE *out, const cli_csv_field *fields, size_t n);
+
 /* Output formats of `count`. */
 typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } cli_format;
 
@@ -79,6 +100,12 @@ int cli_print_count(FILE *out, const scli_count_result *res, cli_format format, 
  * malloc'd string the caller frees (`scli serve` sends exactly these bytes).
  */
 int cli_count_json(char **out, const scli_count_result *res, bool skip_empty);
+
+/* A load's four figures (rows_read, inserted, duplicates, rejected) added to a
+ * JSON object, for `load --report json` and `loads --format json`; false when
+ * out of memory. */
+struct cJSON;
+bool cli_json_add_report(struct cJSON *o, const scli_load_report *r);
 
 /* The serve command (serve.c). */
 extern const char cli_serve_usage[];

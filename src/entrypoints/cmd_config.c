@@ -4,8 +4,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 
-const char cli_config_usage[] =
+static const char usage[] =
     "usage: scli [--database URL] config\n"
     "\n"
     "Print the effective configuration: each setting, its value and where it\n"
@@ -115,19 +116,12 @@ static void env_row(const char *name, const char *var, const char *fallback)
 
 int cli_cmd_config(const cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
 	char masked[2048];
 	const char *url = cli_database_url(g->database);
-	int c;
+	int rc;
 
-	while ((c = cli_next_option(argc, argv, opts, "config")) != -1) {
-		if (c == -2)
-			return EXIT_USAGE;
-		if (c == 'h')
-			return fputs(cli_config_usage, stdout), EXIT_OK;
-	}
-	if (optind < argc)
-		return cli_usage_error("config", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_options_parse_help_only("config", usage, argc, argv)) != CLI_OPTIONS_GO)
+		return rc;
 	cli_mask_database_url(masked, sizeof(masked), url);
 	row("database", masked,
 	    g->database		       ? "flag --database"

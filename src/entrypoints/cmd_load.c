@@ -1,14 +1,15 @@
 /* `scli load`: sources in, events stored, every row accounted for. */
 #include <cjson/cJSON.h>
-#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "load_cli.h"
+#include "options.h"
 #include "scli/adapters.h"
 
-const char cli_load_usage[] =
+static const char usage[] =
     "usage: scli [--database URL] load --collector csv|json --config PATH [--config PATH ...]\n"
     "                 [--rejects FILE] [--max-rejects N] [--force] [--report text|json]\n"
     "                 [--batch-size N] [--connections 1|2] [--quiet]\n"
@@ -49,15 +50,78 @@ typedef struct loaded {
 
 /* Everything `scli load` was asked to do. */
 typedef struct load_request {
-	const char **configs;
-	size_t nconfigs;
+	cli_strings configs;
 	const char *collector;
-	bool force, quiet, json_report;
+	bool force, quiet;
+	int json_report; /* --report: 0 text, 1 json */
 	int connections;
 	rejects_file rejects;
 	int64_t max_rejects; /* -1 = no limit */
 	scli_load_options opts;
 } load_request;
+
+static const cli_choice connection_counts[] = {{"1", 1}, {"2", 2}, {NULL, 0}};
+static const cli_choice reports[] = {{"text", 0}, {"json", 1}, {NULL, 0}};
+
+/*
+ * Every option but --force has a variable (what a CronJob sets). They are read
+ * in this order, so of two bad ones the first here is named; --report after
+ * --connections keeps the order scli has always read them in.
+ */
+static const cli_option load_options[] = {
+    {.name = "collector",
+     .kind = CLI_OPT_STRING,
+     .offset = offsetof(load_request, collector),
+     .env = "SCLI_COLLECTOR"},
+    {.name = "config",
+     .kind = CLI_OPT_LIST,
+     .offset = offsetof(load_request, configs),
+     .env = "SCLI_CONFIG"},
+    {.name = "rejects",
+     .kind = CLI_OPT_STRING,
+     .offset = offsetof(load_request, rejects.path),
+     .env = "SCLI_REJECTS"},
+    {.name = "max-rejects",
+     .kind = CLI_OPT_INT64,
+     .offset = offsetof(load_request, max_rejects),
+     .env = "SCLI_MAX_REJECTS",
+     .min = 0,
+     .bad = "{name} takes a count, not '{value}'"},
+    {.name = "force", .kind = CLI_OPT_FLAG, .offset = offsetof(load_request, force)},
+    {.name = "batch-size",
+     .kind = CLI_OPT_SIZE,
+     .offset = offsetof(load_request, opts.batch_size),
+     .env = "SCLI_BATCH_SIZE",
+     .min = 1,
+     .max = 1000000,
+     .bad = "{name} must be 1..1000000, not '{value}'"},
+    {.name = "connections",
+     .kind = CLI_OPT_CHOICE,
+     .offset = offsetof(load_request, connections),
+     .env = "SCLI_CONNECTIONS",
+     .choices = connection_counts,
+     .bad = "{name} must be 1 or 2, not '{value}'"},
+    {.name = "report",
+     .kind = CLI_OPT_CHOICE,
+     .offset = offsetof(load_request, json_report),
+     .env = "SCLI_REPORT",
+     .choices = reports,
+     .bad = "{name}: unknown report '{value}' (text or json)"},
+    {.name = "quiet",
+     .kind = CLI_OPT_FLAG,
+     .offset = offsetof(load_request, quiet),
+     .env = "SCLI_QUIET"},
+    {.name = "help", .kind = CLI_OPT_HELP, .short_name = 'h'},
+    {0},
+};
+
+static const cli_option_set options = {
+    .command = "load",
+    .usage = usage,
+    .options = load_options,
+    .bad_value_no_see_help = true,
+    .unexpected = "unexpected argument '%s' (a file to load is given as --config FILE)",
+};
 
 /* What the reject callback needs. */
 typedef struct reject_ctx {
@@ -115,20 +179,6 @@ static void add_report(scli_load_report *total, const scli_load_report *r)
 	total->rejected += r->rejected;
 }
 
-static cJSON *report_json(const scli_load_report *r)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o && (!cJSON_AddNumberToObject(o, "rows_read", (double)r->rows_read) ||
-		  !cJSON_AddNumberToObject(o, "inserted", (double)r->inserted) ||
-		  !cJSON_AddNumberToObject(o, "duplicates", (double)r->duplicates) ||
-		  !cJSON_AddNumberToObject(o, "rejected", (double)r->rejected))) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
 /* The whole report as one JSON document on stdout. */
 static int print_json_report(const loaded *outs, size_t n, const scli_load_report *total,
 			     const char *error)
@@ -156,19 +206,12 @@ static int print_json_report(const loaded *outs, size_t n, const scli_load_repor
 		if (outs[i].out.load_id &&
 		    !cJSON_AddNumberToObject(s, "load_id", (double)outs[i].out.load_id))
 			goto done;
-		if (!(figures = report_json(&outs[i].out.report)))
+		if (!cli_json_add_report(s, &outs[i].out.report))
 			goto done;
-		for (cJSON *f = figures->child; f;) {
-			cJSON *next = f->next;
-
-			cJSON_AddItemToObject(s, f->string, cJSON_DetachItemViaPointer(figures, f));
-			f = next;
-		}
-		cJSON_Delete(figures);
 	}
-	if (!(figures = report_json(total)))
+	if (!(figures = cJSON_AddObjectToObject(root, "total")) ||
+	    !cli_json_add_report(figures, total))
 		goto done;
-	cJSON_AddItemToObject(root, "total", figures);
 	if (error && !cJSON_AddStringToObject(root, "error", error))
 		goto done;
 	if (!(text = cJSON_PrintUnformatted(root)))
@@ -182,149 +225,6 @@ done:
 	free(text);
 	cJSON_Delete(root);
 	return rc;
-}
-
-/* Option values from a flag or its environment variable, checked the same way. */
-static int parse_max_rejects(int64_t *out, const char *what, const char *text)
-{
-	char *end;
-
-	errno = 0;
-	*out = (int64_t)strtoll(text, &end, 10);
-	if (errno || *end || !*text || *out < 0) {
-		fprintf(stderr, "scli: error: %s takes a count, not '%s'\n", what, text);
-		return EXIT_USAGE;
-	}
-	return 0;
-}
-
-static int parse_batch_size(size_t *out, const char *what, const char *text)
-{
-	char *end;
-
-	errno = 0;
-	*out = (size_t)strtoull(text, &end, 10);
-	if (errno || *end || !*text || text[0] == '-' || *out == 0 || *out > 1000000) {
-		fprintf(stderr, "scli: error: %s must be 1..1000000, not '%s'\n", what, text);
-		return EXIT_USAGE;
-	}
-	return 0;
-}
-
-static int parse_connections(int *out, const char *what, const char *text)
-{
-	if (strcmp(text, "1") && strcmp(text, "2")) {
-		fprintf(stderr, "scli: error: %s must be 1 or 2, not '%s'\n", what, text);
-		return EXIT_USAGE;
-	}
-	*out = text[0] - '0';
-	return 0;
-}
-
-static int parse_report(bool *json, const char *what, const char *text)
-{
-	if (strcmp(text, "text") && strcmp(text, "json")) {
-		fprintf(stderr, "scli: error: %s: unknown report '%s' (text or json)\n", what,
-			text);
-		return EXIT_USAGE;
-	}
-	*json = !strcmp(text, "json");
-	return 0;
-}
-
-/* The environment first (what a CronJob sets); the flags, parsed next, win. */
-static int read_environment(load_request *req)
-{
-	const char *text;
-	int rc = 0;
-
-	req->collector = cli_env("SCLI_COLLECTOR");
-	req->rejects.path = cli_env("SCLI_REJECTS");
-	req->quiet = cli_env_flag("SCLI_QUIET");
-	if ((text = cli_env("SCLI_MAX_REJECTS")) &&
-	    (rc = parse_max_rejects(&req->max_rejects, "SCLI_MAX_REJECTS", text)))
-		return rc;
-	if ((text = cli_env("SCLI_BATCH_SIZE")) &&
-	    (rc = parse_batch_size(&req->opts.batch_size, "SCLI_BATCH_SIZE", text)))
-		return rc;
-	if ((text = cli_env("SCLI_CONNECTIONS")) &&
-	    (rc = parse_connections(&req->connections, "SCLI_CONNECTIONS", text)))
-		return rc;
-	if ((text = cli_env("SCLI_REPORT")) &&
-	    (rc = parse_report(&req->json_report, "SCLI_REPORT", text)))
-		return rc;
-	return 0;
-}
-
-/* The flags; 0, EXIT_USAGE, or -1 after --help (printed). */
-static int parse_flags(load_request *req, int argc, char **argv)
-{
-	static const struct option opts[] = {{"collector", required_argument, NULL, 'c'},
-					     {"config", required_argument, NULL, 'f'},
-					     {"rejects", required_argument, NULL, 'r'},
-					     {"max-rejects", required_argument, NULL, 'm'},
-					     {"force", no_argument, NULL, 'F'},
-					     {"report", required_argument, NULL, 'R'},
-					     {"batch-size", required_argument, NULL, 'b'},
-					     {"connections", required_argument, NULL, 'n'},
-					     {"quiet", no_argument, NULL, 'q'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	int c, rc = 0;
-
-	while (rc == 0 && (c = cli_next_option(argc, argv, opts, "load")) != -1) {
-		switch (c) {
-		case 'c':
-			req->collector = optarg;
-			break;
-		case 'f':
-			req->configs[req->nconfigs++] = optarg;
-			break;
-		case 'r':
-			req->rejects.path = optarg;
-			break;
-		case 'm':
-			rc = parse_max_rejects(&req->max_rejects, "--max-rejects", optarg);
-			break;
-		case 'F':
-			req->force = true;
-			break;
-		case 'R':
-			rc = parse_report(&req->json_report, "--report", optarg);
-			break;
-		case 'b':
-			rc = parse_batch_size(&req->opts.batch_size, "--batch-size", optarg);
-			break;
-		case 'n':
-			rc = parse_connections(&req->connections, "--connections", optarg);
-			break;
-		case 'q':
-			req->quiet = true;
-			break;
-		case 'h':
-			fputs(cli_load_usage, stdout);
-			return -1;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (rc == 0 && optind < argc)
-		return cli_usage_error("load",
-				       "unexpected argument '%s' (a file to load is given as "
-				       "--config FILE)",
-				       argv[optind]);
-	return rc;
-}
-
-/* $SCLI_CONFIG: one or more paths separated by ':' (like PATH), when no --config. */
-static void configs_from_environment(load_request *req, char *env_copy)
-{
-	char *save = NULL, *tok;
-
-	if (req->nconfigs || !env_copy)
-		return;
-	for (tok = strtok_r(env_copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
-		req->configs[req->nconfigs++] = tok;
 }
 
 /* Load every source in order; stops at the first that fails. */
@@ -365,13 +265,13 @@ static int resolve_inputs(source_list *sources, const load_request *req,
 	size_t i;
 	int error, rc;
 
-	for (i = 0; i < req->nconfigs; i++)
-		if ((error = cli_sources_expand(sources, req->configs[i], kind)) < 0)
+	for (i = 0; i < req->configs.n; i++)
+		if ((error = cli_sources_expand(sources, req->configs.items[i], kind)) < 0)
 			return cli_fail(error);
 	if (!req->rejects.path)
 		return 0;
-	if ((rc = cli_rejects_not_an_input(req->rejects.path, req->configs, req->nconfigs, sources,
-					   kind)))
+	if ((rc = cli_rejects_not_an_input(req->rejects.path, req->configs.items, req->configs.n,
+					   sources, kind)))
 		return rc;
 	if ((error = cli_rejects_check_writable(req->rejects.path)) < 0)
 		return cli_fail(error);
@@ -387,7 +287,7 @@ static int check_request(const scli_collector_kind **kind, const load_request *r
 	if (!(*kind = scli_collector_kind_find(req->collector)))
 		return cli_usage_error("load", "unknown collector '%s' (csv or json)",
 				       req->collector);
-	if (req->nconfigs == 0)
+	if (req->configs.n == 0)
 		return cli_usage_error("load", "%s",
 				       "at least one --config PATH (or SCLI_CONFIG) is required");
 	return 0;
@@ -395,8 +295,6 @@ static int check_request(const scli_collector_kind **kind, const load_request *r
 
 int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 {
-	const char *env_configs = getenv("SCLI_CONFIG");
-	char *env_copy = NULL;
 	load_request req = {.max_rejects = -1, .connections = 2, .rejects = {NULL, -1}};
 	source_list sources = {0};
 	loaded *outs = NULL;
@@ -407,22 +305,10 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 	const scli_collector_kind *kind = NULL;
 	scli_repo *repo = NULL;
 	size_t done_sources = 0;
-	int error = 0, rc = EXIT_OK;
+	int error = 0, rc;
 
-	/* room for every --config, or for every entry of $SCLI_CONFIG */
-	if (!(req.configs = calloc((size_t)argc + (env_configs ? strlen(env_configs) : 0) + 1,
-				   sizeof(*req.configs))) ||
-	    (env_configs && !(env_copy = strdup(env_configs)))) {
-		cli_error("out of memory");
-		rc = EXIT_RUNTIME;
+	if ((rc = cli_options_parse(&req, NULL, &options, argc, argv)) != CLI_OPTIONS_GO)
 		goto done;
-	}
-	if ((rc = read_environment(&req)) || (rc = parse_flags(&req, argc, argv))) {
-		if (rc < 0)
-			rc = EXIT_OK;
-		goto done;
-	}
-	configs_from_environment(&req, env_copy);
 	if ((rc = check_request(&kind, &req)) || (rc = resolve_inputs(&sources, &req, kind)))
 		goto done;
 	if (sources.n && !(outs = calloc(sources.n, sizeof(*outs)))) {
@@ -471,7 +357,6 @@ done:
 	scli_repo_free(repo);
 	cli_sources_free(&sources);
 	free(outs);
-	free(req.configs);
-	free(env_copy);
+	cli_strings_free(&req.configs);
 	return rc;
 }

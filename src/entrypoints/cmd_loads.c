@@ -1,22 +1,49 @@
 /* `scli loads`: the load ledger, newest first. */
 #include <cjson/cJSON.h>
-#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "scli/timestamp.h"
 
-const char cli_loads_usage[] =
-    "usage: scli [--database URL] loads [--limit N] [--format table|json]\n"
-    "\n"
-    "List recent loads from the load ledger, newest first: id, state\n"
-    "(running, completed, failed; a killed load stays `running`), the\n"
-    "collector that read the source (empty for loads recorded before scli\n"
-    "knew it), start and end, the four figures, the source and its size.\n"
-    "\n"
-    "  --limit N      how many (default 20)\n"
-    "  --format F     table (default) or json\n";
+static const char usage[] = "usage: scli [--database URL] loads [--limit N] [--format table|json]\n"
+			    "\n"
+			    "List recent loads from the load ledger, newest first: id, state\n"
+			    "(running, completed, failed; a killed load stays `running`), the\n"
+			    "collector that read the source (empty for loads recorded before scli\n"
+			    "knew it), start and end, the four figures, the source and its size.\n"
+			    "\n"
+			    "  --limit N      how many (default 20)\n"
+			    "  --format F     table (default) or json\n";
+
+typedef struct loads_args {
+	size_t limit;
+	int json; /* --format: 0 table, 1 json */
+} loads_args;
+
+static const cli_choice formats[] = {{"table", 0}, {"json", 1}, {NULL, 0}};
+
+static const cli_option loads_options[] = {
+    {.name = "limit",
+     .kind = CLI_OPT_SIZE,
+     .offset = offsetof(loads_args, limit),
+     .min = 1,
+     .bad = "{name} takes a positive count, not '{value}'"},
+    {.name = "format",
+     .kind = CLI_OPT_CHOICE,
+     .offset = offsetof(loads_args, json),
+     .choices = formats,
+     .bad = "unknown format '{value}' (table or json)"},
+    {.name = "help", .kind = CLI_OPT_HELP, .short_name = 'h'},
+    {0},
+};
+
+static const cli_option_set options = {
+    .command = "loads",
+    .usage = usage,
+    .options = loads_options,
+};
 
 /* One table row into ctx (a FILE *); the source, any length, comes last. */
 static int print_load_row(void *ctx, const scli_load_record *rec)
@@ -39,6 +66,8 @@ static int add_load_json(void *ctx, const scli_load_record *rec)
 {
 	cJSON *arr = ctx, *o = cJSON_CreateObject();
 	char ts[SCLI_TIMESTAMP_BUFSZ];
+	const scli_load_report figures = {rec->rows_read, rec->inserted, rec->duplicates,
+					  rec->rejected};
 
 	if (!o)
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
@@ -59,60 +88,32 @@ static int add_load_json(void *ctx, const scli_load_record *rec)
 	} else if (!cJSON_AddNullToObject(o, "ended")) {
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	}
-	if (!cJSON_AddNumberToObject(o, "rows_read", (double)rec->rows_read) ||
-	    !cJSON_AddNumberToObject(o, "inserted", (double)rec->inserted) ||
-	    !cJSON_AddNumberToObject(o, "duplicates", (double)rec->duplicates) ||
-	    !cJSON_AddNumberToObject(o, "rejected", (double)rec->rejected) ||
-	    !cJSON_AddStringToObject(o, "error", rec->error))
+	if (!cli_json_add_report(o, &figures) || !cJSON_AddStringToObject(o, "error", rec->error))
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	return 0;
 }
 
 int cli_cmd_loads(const cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {{"limit", required_argument, NULL, 'l'},
-					     {"format", required_argument, NULL, 'F'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
+	loads_args a = {.limit = 20};
 	scli_repo *repo = NULL;
 	cJSON *arr = NULL;
 	FILE *table = NULL;
-	char *text = NULL, *end;
-	size_t limit = 20, len = 0;
-	bool json = false;
-	int c, error = 0, rc = EXIT_OK;
+	char *text = NULL;
+	size_t len = 0;
+	int error = 0, rc;
 
-	while ((c = cli_next_option(argc, argv, opts, "loads")) != -1) {
-		switch (c) {
-		case 'l':
-			errno = 0;
-			limit = (size_t)strtoull(optarg, &end, 10);
-			if (errno || *end || !*optarg || optarg[0] == '-' || limit == 0)
-				return cli_usage_error(
-				    "loads", "--limit takes a positive count, not '%s'", optarg);
-			break;
-		case 'F':
-			if (strcmp(optarg, "table") && strcmp(optarg, "json"))
-				return cli_usage_error(
-				    "loads", "unknown format '%s' (table or json)", optarg);
-			json = !strcmp(optarg, "json");
-			break;
-		case 'h':
-			return fputs(cli_loads_usage, stdout), EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("loads", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_options_parse(&a, NULL, &options, argc, argv)) != CLI_OPTIONS_GO)
+		return rc;
+	rc = EXIT_OK;
 	if ((error = cli_open_repo(&repo, cli_database_url(g->database), false)) < 0)
 		goto done;
-	if (json) {
+	if (a.json) {
 		if (!(arr = cJSON_CreateArray())) {
 			error = scli_error_set(SCLI_ENOMEM, "out of memory");
 			goto done;
 		}
-		if ((error = scli_service_list_loads(repo, limit, add_load_json, arr)) < 0)
+		if ((error = scli_service_list_loads(repo, a.limit, add_load_json, arr)) < 0)
 			goto done;
 		if (!(text = cJSON_PrintUnformatted(arr))) {
 			error = scli_error_set(SCLI_ENOMEM, "out of memory");
@@ -128,7 +129,7 @@ int cli_cmd_loads(const cli_globals *g, int argc, char **argv)
 		fprintf(table, "%6s  %-9s  %-9s  %-20s  %-20s  %10s  %10s  %10s  %8s  %s\n", "id",
 			"state", "collector", "started", "ended", "rows_read", "inserted",
 			"duplicates", "rejected", "source");
-		if ((error = scli_service_list_loads(repo, limit, print_load_row, table)) < 0)
+		if ((error = scli_service_list_loads(repo, a.limit, print_load_row, table)) < 0)
 			goto done;
 		error = fclose(table) ? scli_error_set(SCLI_ENOMEM, "out of memory") : 0;
 		table = NULL;

@@ -46,35 +46,24 @@ int cli_rejects_check_writable(const char *path)
 	return access(dirname(copy), W_OK | X_OK) == 0 ? 0 : write_error(path, errno);
 }
 
-/* An RFC 4180 field: always quoted, quotes doubled. */
-static void put_quoted(FILE *m, const char *s, size_t n)
-{
-	size_t i;
-
-	fputc('"', m);
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"')
-			fputc('"', m);
-		fputc(s[i], m);
-	}
-	fputc('"', m);
-}
-
 /* One record, load_id,"source",line,"reason","row"CRLF, malloc'd into *out. */
 static int format_record(char **out, size_t *out_len, int64_t load_id, const char *source,
 			 const scli_reject *rej)
 {
+	char id[24], line[24];
 	FILE *m = open_memstream(out, out_len);
 
 	if (!m)
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
-	fprintf(m, "%lld,", (long long)load_id);
-	put_quoted(m, source, strlen(source));
-	fprintf(m, ",%llu,", (unsigned long long)rej->line);
-	put_quoted(m, rej->reason, strlen(rej->reason));
-	fputc(',', m);
-	put_quoted(m, rej->raw, rej->raw_len);
-	fputs("\r\n", m);
+	snprintf(id, sizeof(id), "%lld", (long long)load_id);
+	snprintf(line, sizeof(line), "%llu", (unsigned long long)rej->line);
+	cli_csv_row(m,
+		    (cli_csv_field[]){cli_csv_text(id, CLI_CSV_QUOTE_NEEDED),
+				      cli_csv_text(source, CLI_CSV_QUOTE_ALWAYS),
+				      cli_csv_text(line, CLI_CSV_QUOTE_NEEDED),
+				      cli_csv_text(rej->reason, CLI_CSV_QUOTE_ALWAYS),
+				      {rej->raw, rej->raw_len, CLI_CSV_QUOTE_ALWAYS}},
+		    5);
 	if (ferror(m) | fclose(m)) {
 		free(*out);
 		*out = NULL;

@@ -1,20 +1,17 @@
-/* scli: the command-line entry point. Parses arguments, picks adapters, calls
- * the service, prints results, and maps failures to the exit codes of SPEC.md. */
+/* scli: the command-line entry point. The global options, the command table,
+ * and the exit codes of SPEC.md; each command is a file of its own. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
-#include "scli/adapters.h"
-#include "scli/timestamp.h"
+#include "options.h"
 
 typedef struct command {
 	const char *name;
 	int (*run)(const cli_globals *g, int argc, char **argv);
 	const char *summary;
-	const char *usage;
 } command;
 
 static const char main_usage[] =
@@ -32,25 +29,6 @@ static const char main_usage[] =
     "  --version       print the version\n"
     "\n"
     "Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 some rows rejected.\n";
-
-static const char init_usage[] =
-    "usage: scli [--database URL] init-db\n"
-    "\n"
-    "Create the schema, or upgrade an older one. Safe to run again. Refuses a\n"
-    "database whose schema is newer than this scli.\n";
-
-static const char count_usage[] =
-    "usage: scli [--database URL] count [--customer ID] --from A --to B\n"
-    "                                   [--format table|csv|json] [--skip-empty]\n"
-    "\n"
-    "Count events per UTC hour in [A, B). Without --customer, every customer\n"
-    "with at least one event in the range. Timestamps: 2021-03-01T04:00:00Z,\n"
-    "2021-03-01 04:00:00+00, 2021-03-01, ... (see the README).\n"
-    "\n"
-    "  --customer ID       one customer (listed with zero counts if it has no events)\n"
-    "  --from A, --to B    the half-open range A <= t < B\n"
-    "  --format F          table (default), csv or json\n"
-    "  --skip-empty        leave out hours with a count of 0\n";
 
 /* The error code of a failure, mapped to an exit code. */
 int cli_exit_code_for(int error)
@@ -70,289 +48,15 @@ int cli_fail(int error)
 	return cli_exit_code_for(error);
 }
 
-int cli_usage_error(const char *cmd, const char *fmt, const char *arg)
-{
-	fputs("scli: error: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n(see `scli %s%s--help`)\n", cmd ? cmd : "", cmd ? " " : "");
-	return EXIT_USAGE;
-}
-
-/*
- * The option as typed, without any `=value`: a mistyped `--databse=postgresql://
- * user:secret@...` must not put the password on the screen.
- */
-static const char *option_name(const char *arg)
-{
-	static char name[64];
-	size_t len = strcspn(arg, "=");
-
-	if (len >= sizeof(name))
-		len = sizeof(name) - 1;
-	memcpy(name, arg, len);
-	name[len] = '\0';
-	return name;
-}
-
-/* Optimal string alignment distance: Levenshtein, plus a swap of two neighbours. */
-static size_t edit_distance(const char *a, size_t n, const char *b)
-{
-	enum { MAX = 64 };
-	size_t rows[3][MAX + 1], *prev2 = rows[0], *prev = rows[1], *cur = rows[2], *t;
-	size_t m = strlen(b), i, j;
-
-	if (n > MAX || m > MAX)
-		return (size_t)-1;
-	for (j = 0; j <= m; j++)
-		prev[j] = j;
-	for (i = 1; i <= n; i++) {
-		cur[0] = i;
-		for (j = 1; j <= m; j++) {
-			size_t cost = a[i - 1] != b[j - 1], d = prev[j - 1] + cost;
-
-			if (prev[j] + 1 < d)
-				d = prev[j] + 1;
-			if (cur[j - 1] + 1 < d)
-				d = cur[j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    prev2[j - 2] + 1 < d)
-				d = prev2[j - 2] + 1;
-			cur[j] = d;
-		}
-		t = prev2, prev2 = prev, prev = cur, cur = t;
-	}
-	return prev[m];
-}
-
-/*
- * The real option a mistyped one most likely meant: the nearest by edit
- * distance when it is close (one edit for short names, two for longer ones),
- * else the only option the name begins (`--skip` for `--skip-empty`); NULL if
- * none fits.
- */
-static const char *closest_option(const char *typed, size_t len, const struct option *opts)
-{
-	const struct option *o, *best = NULL, *prefix_of = NULL;
-	size_t best_d = len <= 4 ? 1 : 2, d;
-	int prefixes = 0;
-
-	for (o = opts; o->name; o++) {
-		if ((d = edit_distance(typed, len, o->name)) <= best_d && (!best || d < best_d))
-			best = o, best_d = d;
-		if (len && !strncmp(o->name, typed, len))
-			prefix_of = o, prefixes++;
-	}
-	if (best)
-		return best->name;
-	return prefixes == 1 ? prefix_of->name : NULL;
-}
-
-/*
- * glibc's getopt_long takes any unambiguous prefix of a long option, so a
- * mistyped `--form` silently became `--format`. Before getopt_long reads a
- * vector, every long option in it must be a whole name: read the vector as
- * getopt_long will (a required value is the next element unless given with
- * '='; `stop_at_command` stops at the first non-option, like a leading '+'),
- * and report the first that is not, with a suggestion. 0, or -2 once reported.
- */
-static int check_long_options(int argc, char **argv, const struct option *opts,
-			      bool stop_at_command, const char *cmd)
-{
-	char msg[160];
-	const struct option *o;
-	const char *arg, *near;
-	size_t len;
-	int k;
-
-	for (k = 1; k < argc && strcmp(argv[k], "--"); k++) {
-		arg = argv[k];
-		if (arg[0] != '-' || arg[1] == '\0') {
-			if (stop_at_command)
-				break;
-			continue;
-		}
-		if (arg[1] != '-') /* short options: getopt_long checks them, none takes a value */
-			continue;
-		len = strcspn(arg + 2, "=");
-		for (o = opts; o->name; o++)
-			if (strlen(o->name) == len && !strncmp(o->name, arg + 2, len))
-				break;
-		if (!o->name) {
-			near = closest_option(arg + 2, len, opts);
-			snprintf(msg, sizeof(msg), "unknown option '%s'%s%s%s", option_name(arg),
-				 near ? " (did you mean --" : "", near ? near : "",
-				 near ? "?)" : "");
-			return cli_usage_error(cmd, "%s", msg), -2;
-		}
-		if (arg[2 + len] == '=' && o->has_arg == no_argument)
-			return cli_usage_error(cmd, "option '%s' takes no value", option_name(arg)),
-			       -2;
-		if (arg[2 + len] != '=' && o->has_arg == required_argument)
-			k++;
-	}
-	return 0;
-}
-
-/*
- * getopt_long, whole option names only (check_long_options, once per vector),
- * and every problem reported as a usage error: -1 at the end, -2 once reported.
- */
-static int next_option(int argc, char **argv, const char *optstring, const struct option *opts,
-		       const char *cmd)
-{
-	static char **checked;
-	char short_opt[3] = "-?";
-	int c;
-
-	if (argv != checked) {
-		checked = argv;
-		if (check_long_options(argc, argv, opts, optstring[0] == '+', cmd) < 0)
-			return -2;
-	}
-	c = getopt_long(argc, argv, optstring, opts, NULL);
-	if (c == '?') { /* long options were checked: an unknown short one */
-		short_opt[1] = (char)optopt;
-		return cli_usage_error(cmd, "unknown option '%s'",
-				       optopt ? short_opt : option_name(argv[optind - 1])),
-		       -2;
-	}
-	if (c == ':')
-		return cli_usage_error(cmd, "option '%s' needs a value",
-				       option_name(argv[optind - 1])),
-		       -2;
-	return c;
-}
-
-int cli_next_option(int argc, char **argv, const struct option *opts, const char *cmd)
-{
-	return next_option(argc, argv, ":h", opts, cmd);
-}
-
-/* ---- init-db ------------------------------------------------------------ */
-
-static int cmd_init_db(const cli_globals *g, int argc, char **argv)
-{
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-	scli_repo *repo = NULL;
-	int c, error, rc = EXIT_OK;
-
-	while ((c = cli_next_option(argc, argv, opts, "init-db")) != -1) {
-		if (c == -2)
-			return EXIT_USAGE;
-		if (c == 'h')
-			return fputs(init_usage, stdout), EXIT_OK;
-	}
-	if (optind < argc)
-		return cli_usage_error("init-db", "unexpected argument '%s'", argv[optind]);
-	if ((error = cli_open_repo(&repo, cli_database_url(g->database), true)) < 0 ||
-	    (error = scli_service_init_db(repo)) < 0) {
-		rc = cli_fail(error);
-		goto done;
-	}
-	printf("database ready (schema version %d)\n", SCLI_SCHEMA_VERSION);
-done:
-	scli_repo_free(repo);
-	return rc;
-}
-
-/* ---- count -------------------------------------------------------------- */
-
-static int parse_time_arg(int64_t *out, const char *flag, const char *text)
-{
-	const char *why = NULL;
-
-	if (scli_timestamp_parse(out, text, strlen(text), &why) < 0) {
-		fprintf(stderr, "scli: error: %s: invalid timestamp \"%s\": %s\n", flag, text, why);
-		return EXIT_USAGE;
-	}
-	return 0;
-}
-
-static int cmd_count(const cli_globals *g, int argc, char **argv)
-{
-	static const struct option opts[] = {{"customer", required_argument, NULL, 'c'},
-					     {"from", required_argument, NULL, 'f'},
-					     {"to", required_argument, NULL, 't'},
-					     {"format", required_argument, NULL, 'F'},
-					     {"skip-empty", no_argument, NULL, 's'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *customer = NULL, *from_text = NULL, *to_text = NULL;
-	cli_format format = FORMAT_TABLE;
-	bool skip_empty = false;
-	scli_repo *repo = NULL;
-	scli_count_result *res = NULL;
-	int64_t from = 0, to = 0;
-	const char *why;
-	int c, error = 0, rc = EXIT_OK;
-
-	while ((c = cli_next_option(argc, argv, opts, "count")) != -1) {
-		switch (c) {
-		case 'c':
-			customer = optarg;
-			break;
-		case 'f':
-			from_text = optarg;
-			break;
-		case 't':
-			to_text = optarg;
-			break;
-		case 'F':
-			if (!strcmp(optarg, "table"))
-				format = FORMAT_TABLE;
-			else if (!strcmp(optarg, "csv"))
-				format = FORMAT_CSV;
-			else if (!strcmp(optarg, "json"))
-				format = FORMAT_JSON;
-			else
-				return cli_usage_error(
-				    "count", "unknown format '%s' (table, csv or json)", optarg);
-			break;
-		case 's':
-			skip_empty = true;
-			break;
-		case 'h':
-			return fputs(count_usage, stdout), EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("count", "unexpected argument '%s'", argv[optind]);
-	if (!from_text || !to_text)
-		return cli_usage_error("count", "%s", "--from and --to are required");
-	if ((rc = parse_time_arg(&from, "--from", from_text)) ||
-	    (rc = parse_time_arg(&to, "--to", to_text)))
-		return rc;
-	if (from > to)
-		return cli_usage_error("count", "%s", "--from is after --to");
-	if (customer &&
-	    scli_field_validate(customer, strlen(customer), SCLI_CUSTOMER_ID_MAX, &why) < 0) {
-		fprintf(stderr, "scli: error: --customer: customer id %s\n", why);
-		return EXIT_USAGE;
-	}
-	if ((error = cli_open_repo(&repo, cli_database_url(g->database), false)) < 0 ||
-	    (error = scli_service_count(&res, repo, customer, from, to)) < 0 ||
-	    (error = cli_print_count(stdout, res, format, skip_empty)) < 0)
-		goto done;
-done:
-	if (error < 0)
-		rc = cli_fail(error);
-	scli_count_result_free(res);
-	scli_repo_free(repo);
-	return rc;
-}
-
 /* ---- dispatch ----------------------------------------------------------- */
 
 static const command commands[] = {
-    {"init-db", cmd_init_db, "create or upgrade the database schema", init_usage},
-    {"load", cli_cmd_load, "load events from files into the database", cli_load_usage},
-    {"loads", cli_cmd_loads, "list recent loads from the load ledger", cli_loads_usage},
-    {"count", cmd_count, "hourly event counts per customer over [A, B)", count_usage},
-    {"config", cli_cmd_config, "print the effective configuration, secrets masked",
-     cli_config_usage},
-    {"serve", cli_cmd_serve, "HTTP API: hourly counts, health and metrics", cli_serve_usage},
+    {"init-db", cli_cmd_init_db, "create or upgrade the database schema"},
+    {"load", cli_cmd_load, "load events from files into the database"},
+    {"loads", cli_cmd_loads, "list recent loads from the load ledger"},
+    {"count", cli_cmd_count, "hourly event counts per customer over [A, B)"},
+    {"config", cli_cmd_config, "print the effective configuration, secrets masked"},
+    {"serve", cli_cmd_serve, "HTTP API: hourly counts, health and metrics"},
 };
 
 static void print_main_usage(FILE *out)
@@ -366,50 +70,60 @@ static void print_main_usage(FILE *out)
 	fprintf(out, main_usage, list);
 }
 
+static int print_help(void)
+{
+	print_main_usage(stdout);
+	return EXIT_OK;
+}
+
+static int print_version(void)
+{
+	printf("scli %s\n", SCLI_VERSION);
+	return EXIT_OK;
+}
+
+/* $SCLI_DATABASE is not read here: cli_database_url() does, and `scli config`
+ * tells a --database from it. */
+static const cli_option global_options[] = {
+    /* an empty string is an unset variable, most likely: never fall back silently */
+    {.name = "database",
+     .kind = CLI_OPT_STRING,
+     .offset = offsetof(cli_globals, database),
+     .min = 1,
+     .bad = "{name} needs a URL, not an empty string"},
+    {.name = "help", .kind = CLI_OPT_ACTION, .action = print_help, .short_name = 'h'},
+    {.name = "version", .kind = CLI_OPT_ACTION, .action = print_version},
+    {0},
+};
+
+/* The options stop at the command name; the command parses its own. */
+static const cli_option_set global_set = {
+    .options = global_options,
+    .stop_at_command = true,
+};
+
 /* The global options, then the command. */
 static int run_command(int argc, char **argv)
 {
-	static const struct option opts[] = {{"database", required_argument, NULL, 'd'},
-					     {"help", no_argument, NULL, 'h'},
-					     {"version", no_argument, NULL, 'V'},
-					     {0}};
 	cli_globals g = {0};
 	size_t i;
-	int c;
+	int rc, first;
 
-	/* '+': stop at the command name; its options are parsed by the command. */
-	while ((c = next_option(argc, argv, "+:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			if (!*optarg) /* an unset variable, most likely: never fall back silently */
-				return cli_usage_error(
-				    NULL, "%s", "--database needs a URL, not an empty string");
-			g.database = optarg;
-			break;
-		case 'h':
-			print_main_usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			printf("scli %s\n", SCLI_VERSION);
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
+	if ((rc = cli_options_parse(&g, &first, &global_set, argc, argv)) != CLI_OPTIONS_GO)
+		return rc;
+	if (first >= argc) {
 		print_main_usage(stderr);
 		return EXIT_USAGE;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (!strcmp(argv[optind], commands[i].name)) {
-			int sub_argc = argc - optind;
-			char **sub_argv = argv + optind;
-
-			optind = 0; /* glibc: 0 re-initialises getopt for the new vector */
-			return commands[i].run(&g, sub_argc, sub_argv);
+		if (!strcmp(argv[first], commands[i].name)) {
+			/* glibc: 0 re-initialises getopt for the new vector (serve's loop needs it)
+			 */
+			optind = 0;
+			return commands[i].run(&g, argc - first, argv + first);
 		}
 	}
-	return cli_usage_error(NULL, "unknown command '%s'", argv[optind]);
+	return cli_usage_error(NULL, "unknown command '%s'", argv[first]);
 }
 
 /*

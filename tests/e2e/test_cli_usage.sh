@@ -86,6 +86,15 @@ case "$ERR" in *s3cretpw*) fail "value printed: $ERR" ;; *) ok ;; esac
 
 run count --from 2021-03-01
 expect_rc 2 "count without --to"
+# Bad values: every message names the option and the value, then points at --help.
+run count --from 2021-03-01 --to 2021-03-02 --format xml
+expect_err_has "$(printf "scli: error: unknown format 'xml' (table, csv or json)\n(see \`scli count --help\`)")" "bad --format message"
+run loads --limit 0
+expect_rc 2 "--limit 0"
+expect_err_has "$(printf "scli: error: --limit takes a positive count, not '0'\n(see \`scli loads --help\`)")" "bad --limit message"
+run --database= count --from 2021-03-01 --to 2021-03-02
+expect_rc 2 "empty --database"
+expect_err_has "$(printf "scli: error: --database needs a URL, not an empty string\n(see \`scli --help\`)")" "empty --database message"
 run count --from
 expect_rc 2 "flag without value"
 

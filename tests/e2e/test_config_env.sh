@@ -25,6 +25,11 @@ expect_rc 2 "bad --connections"
 expect_err_has "--connections must be 1 or 2, not '0'" "bad --connections names the flag"
 SCLI_MAX_REJECTS=-1 run load --collector csv --config "$WORK/one.csv"
 expect_rc 2 "bad SCLI_MAX_REJECTS"
+# A variable is checked even when its flag is given; a good one loses to the flag.
+SCLI_CONNECTIONS=3 run load --collector csv --config "$WORK/one.csv" --connections 1
+expect_rc 2 "bad SCLI_CONNECTIONS with --connections"
+SCLI_MAX_REJECTS=0 SCLI_QUIET=1 run load --collector csv --config "$WORK/one.csv" --force --max-rejects 5
+expect_rc 3 "--max-rejects wins over SCLI_MAX_REJECTS"
 run load --collector csv
 expect_rc 2 "no --config and no SCLI_CONFIG"
 expect_err_has "SCLI_CONFIG" "the message names the variable"
