@@ -397,8 +397,7 @@ static int check_schema(scli_repo *repo, void *ctx)
 
 typedef struct count_call {
 	scli_count_result *res;
-	const char *customer;
-	int64_t from, to;
+	scli_count_request req;
 } count_call;
 
 static int count(scli_repo *repo, void *ctx)
@@ -407,7 +406,7 @@ static int count(scli_repo *repo, void *ctx)
 
 	scli_count_result_free(c->res);
 	c->res = NULL;
-	return scli_service_count(&c->res, repo, c->customer, c->from, c->to);
+	return scli_service_count(&c->res, repo, c->req.customer_id, c->req.from_us, c->req.to_us);
 }
 
 /*
@@ -564,42 +563,54 @@ static void restore_offset_sign(char *text)
 		*sp = '+';
 }
 
-/* `text` (decoded from the query, so writable) as a timestamp; see restore_offset_sign. */
-static bool parse_time_param(int64_t *out, reply *r, const char *name, char *text)
+/* A count request the service refused, as a 400 in the API's words (`from`, not `--from`). */
+static void reply_count_refused(reply *r, const scli_count_problem *p, const query *q)
 {
-	const char *why = NULL;
-
-	restore_offset_sign(text);
-
-	if (scli_timestamp_parse(out, text, strlen(text), &why) < 0) {
-		reply_error(r, 400, "%s: invalid timestamp \"%s\": %s", name, quotable(text), why);
-		return false;
+	switch (p->what) {
+	case SCLI_COUNT_NO_RANGE:
+		reply_error(r, 400, "from and to are required");
+		break;
+	case SCLI_COUNT_BAD_FROM:
+		reply_error(r, 400, "from: invalid timestamp \"%s\": %s", quotable(q->from),
+			    p->why);
+		break;
+	case SCLI_COUNT_BAD_TO:
+		reply_error(r, 400, "to: invalid timestamp \"%s\": %s", quotable(q->to), p->why);
+		break;
+	case SCLI_COUNT_REVERSED:
+		reply_error(r, 400, "from is after to");
+		break;
+	case SCLI_COUNT_BAD_CUSTOMER:
+		reply_error(r, 400, "customer id %s", p->why);
+		break;
+	default: /* too wide: the service's message */
+		reply_error(r, 400, "%s", scli_error_last());
+		break;
 	}
-	return true;
 }
 
 /* ---- the endpoints ---------------------------------------------------------- */
 
+/* `customer` (`customer_len` bytes, decoded) is NULL for every customer. */
 static void serve_hourly(reply *r, server *s, worker_db *w, const char *customer,
-			 const char *query_text)
+			 size_t customer_len, const char *query_text)
 {
 	query q = {0};
-	count_call c = {.customer = customer};
+	count_call c = {0};
+	scli_count_problem problem;
 	bool skip_empty = false;
 	char *json = NULL;
 	int error;
 
 	if (!parse_query(&q, r, query_text))
 		goto done;
-	if (!q.from || !q.to) {
-		reply_error(r, 400, "from and to are required");
-		goto done;
-	}
-	if (!parse_time_param(&c.from, r, "from", q.from) ||
-	    !parse_time_param(&c.to, r, "to", q.to))
-		goto done;
-	if (c.from > c.to) {
-		reply_error(r, 400, "from is after to");
+	if (q.from)
+		restore_offset_sign(q.from);
+	if (q.to)
+		restore_offset_sign(q.to);
+	if (scli_service_count_request(&c.req, &problem, customer, customer_len, q.from, q.to) <
+	    0) {
+		reply_count_refused(r, &problem, &q);
 		goto done;
 	}
 	if (q.skip_empty) { /* `skip_empty` or `skip_empty=` alone means true */
@@ -629,7 +640,6 @@ static void serve_customer(reply *r, server *s, worker_db *w, const char *segmen
 			   const char *query_text)
 {
 	char *customer = malloc(seglen + 1);
-	const char *why = NULL;
 	size_t len;
 
 	if (!customer) {
@@ -638,10 +648,8 @@ static void serve_customer(reply *r, server *s, worker_db *w, const char *segmen
 	}
 	if (percent_decode(customer, &len, segment, seglen, false) < 0)
 		reply_error(r, 400, "invalid percent-encoding in the customer id");
-	else if (scli_field_validate(customer, len, SCLI_CUSTOMER_ID_MAX, &why) < 0)
-		reply_error(r, 400, "customer id %s", why);
 	else
-		serve_hourly(r, s, w, customer, query_text);
+		serve_hourly(r, s, w, customer, len, query_text);
 	free(customer);
 }
 
@@ -869,7 +877,7 @@ static void dispatch(reply *r, server *s, worker_db *w, const request *req)
 		serve_healthz(r, s, w);
 		break;
 	case ROUTE_ALL_HOURLY:
-		serve_hourly(r, s, w, NULL, req->query);
+		serve_hourly(r, s, w, NULL, 0, req->query);
 		break;
 	case ROUTE_CUSTOMER_HOURLY:
 		serve_customer(r, s, w, req->segment, req->seglen, req->query);
