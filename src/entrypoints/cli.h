@@ -80,7 +80,7 @@ int cli_print_count(FILE *out, const scli_count_result *res, cli_format format, 
  */
 int cli_count_json(char **out, const scli_count_result *res, bool skip_empty);
 
-/* The serve command (serve.c). */
+/* The serve command (http/cmd_serve.c). */
 extern const char cli_serve_usage[];
 int cli_cmd_serve(const cli_globals *g, int argc, char **argv);
 
