@@ -121,11 +121,48 @@ typedef struct scli_count_result {
 	scli_customer_series *customers; /**< sorted by customer_id (bytewise) */
 } scli_count_result;
 
+/** A count request that passed scli_service_count_request; the customer id is borrowed. */
+typedef struct scli_count_request {
+	const char *customer_id; /**< NULL: every customer */
+	int64_t from_us, to_us;
+} scli_count_request;
+
+/** The part of a count request that was refused, for each front end to word in its terms. */
+typedef enum scli_count_refusal {
+	SCLI_COUNT_ACCEPTED = 0,
+	SCLI_COUNT_NO_RANGE,	 /**< from or to is missing */
+	SCLI_COUNT_BAD_FROM,	 /**< from is not a timestamp */
+	SCLI_COUNT_BAD_TO,	 /**< to is not a timestamp */
+	SCLI_COUNT_REVERSED,	 /**< from is after to */
+	SCLI_COUNT_BAD_CUSTOMER, /**< not a valid customer id */
+	SCLI_COUNT_TOO_WIDE	 /**< more than SCLI_MAX_BUCKETS hours */
+} scli_count_refusal;
+
+/** Why scli_service_count_request refused a request. */
+typedef struct scli_count_problem {
+	scli_count_refusal what;
+	const char *why; /**< static reason ("day is out of range for the month"), or NULL */
+} scli_count_problem;
+
+/**
+ * Check a count request as a user typed it, before any database is touched,
+ * in this order: `from_text` and `to_text` both given, each a timestamp, from
+ * <= to, `customer_id` (`customer_len` bytes, which may hold a NUL; NULL for
+ * every customer) a valid id, at most SCLI_MAX_BUCKETS hours. Every front end
+ * (`scli count`, `scli serve`) asks this and only words `*problem` its own
+ * way. 0 and `*out` filled (borrowing `customer_id`), else SCLI_EINVALID, or
+ * SCLI_ERANGE for TOO_WIDE, with the message set.
+ */
+int scli_service_count_request(scli_count_request *out, scli_count_problem *problem,
+			       const char *customer_id, size_t customer_len, const char *from_text,
+			       const char *to_text);
+
 /**
  * Count events per UTC hour in [from, to). With `customer_id` the result has
  * exactly that customer (zero counts when it has no events); with NULL, every
- * customer with at least one event in the range. SCLI_EINVALID when from > to,
- * SCLI_ERANGE beyond SCLI_MAX_BUCKETS (message set).
+ * customer with at least one event in the range. The arguments are checked as
+ * scli_service_count_request checks them: SCLI_EINVALID when from > to or the
+ * customer id is not valid, SCLI_ERANGE beyond SCLI_MAX_BUCKETS (message set).
  */
 int scli_service_count(scli_count_result **out, scli_repo *repo, const char *customer_id,
 		       int64_t from_us, int64_t to_us);

@@ -107,7 +107,7 @@ int cli_count_json(char **out, const scli_count_result *res, bool skip_empty);
 struct cJSON;
 bool cli_json_add_report(struct cJSON *o, const scli_load_report *r);
 
-/* The serve command (serve.c). */
+/* The serve command (http/cmd_serve.c). */
 extern const char cli_serve_usage[];
 int cli_cmd_serve(const cli_globals *g, int argc, char **argv);
 

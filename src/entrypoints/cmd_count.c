@@ -4,7 +4,6 @@
 
 #include "cli.h"
 #include "options.h"
-#include "scli/timestamp.h"
 
 static const char usage[] =
     "usage: scli [--database URL] count [--customer ID] --from A --to B\n"
@@ -49,15 +48,27 @@ static const cli_option_set options = {
     .options = count_options,
 };
 
-static int parse_time_arg(int64_t *out, const char *flag, const char *text)
+/* A count request the service refused, in the CLI's words; returns the exit code. */
+static int count_refused(const scli_count_problem *p, int error, const char *from_text,
+			 const char *to_text)
 {
-	const char *why = NULL;
-
-	if (scli_timestamp_parse(out, text, strlen(text), &why) < 0) {
-		fprintf(stderr, "scli: error: %s: invalid timestamp \"%s\": %s\n", flag, text, why);
+	switch (p->what) {
+	case SCLI_COUNT_NO_RANGE:
+		return cli_usage_error("count", "%s", "--from and --to are required");
+	case SCLI_COUNT_BAD_FROM:
+	case SCLI_COUNT_BAD_TO:
+		fprintf(stderr, "scli: error: %s: invalid timestamp \"%s\": %s\n",
+			p->what == SCLI_COUNT_BAD_FROM ? "--from" : "--to",
+			p->what == SCLI_COUNT_BAD_FROM ? from_text : to_text, p->why);
 		return EXIT_USAGE;
+	case SCLI_COUNT_REVERSED:
+		return cli_usage_error("count", "%s", "--from is after --to");
+	case SCLI_COUNT_BAD_CUSTOMER:
+		fprintf(stderr, "scli: error: --customer: customer id %s\n", p->why);
+		return EXIT_USAGE;
+	default: /* too wide: the service's message */
+		return cli_fail(error);
 	}
-	return 0;
 }
 
 int cli_cmd_count(const cli_globals *g, int argc, char **argv)
@@ -65,27 +76,19 @@ int cli_cmd_count(const cli_globals *g, int argc, char **argv)
 	count_args a = {.format = FORMAT_TABLE};
 	scli_repo *repo = NULL;
 	scli_count_result *res = NULL;
-	int64_t from = 0, to = 0;
-	const char *why;
+	scli_count_request req;
+	scli_count_problem problem;
 	int error = 0, rc;
 
 	if ((rc = cli_options_parse(&a, NULL, &options, argc, argv)) != CLI_OPTIONS_GO)
 		return rc;
-	if (!a.from || !a.to)
-		return cli_usage_error("count", "%s", "--from and --to are required");
-	if ((rc = parse_time_arg(&from, "--from", a.from)) ||
-	    (rc = parse_time_arg(&to, "--to", a.to)))
-		return rc;
-	if (from > to)
-		return cli_usage_error("count", "%s", "--from is after --to");
-	if (a.customer &&
-	    scli_field_validate(a.customer, strlen(a.customer), SCLI_CUSTOMER_ID_MAX, &why) < 0) {
-		fprintf(stderr, "scli: error: --customer: customer id %s\n", why);
-		return EXIT_USAGE;
-	}
+	if ((error = scli_service_count_request(&req, &problem, a.customer,
+						a.customer ? strlen(a.customer) : 0, a.from,
+						a.to)) < 0)
+		return count_refused(&problem, error, a.from, a.to);
 	rc = EXIT_OK;
 	if ((error = cli_open_repo(&repo, cli_database_url(g->database), false)) < 0 ||
-	    (error = scli_service_count(&res, repo, a.customer, from, to)) < 0 ||
+	    (error = scli_service_count(&res, repo, req.customer_id, req.from_us, req.to_us)) < 0 ||
 	    (error = cli_print_count(stdout, res, (cli_format)a.format, a.skip_empty)) < 0)
 		goto done;
 done:

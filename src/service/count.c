@@ -1,4 +1,5 @@
-/* The count use case: a dense hourly series per customer over [from, to). */
+/* The count use case: the request checked once for every front end, then a
+ * dense hourly series per customer over [from, to). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,12 +65,75 @@ static int add_customer(scli_count_result *res, const char *customer_id)
 	return 0;
 }
 
+/* Note what was refused and return `error` (its message already set). */
+static int refused(scli_count_problem *problem, scli_count_refusal what, const char *why, int error)
+{
+	problem->what = what;
+	problem->why = why;
+	return error;
+}
+
+/*
+ * The range and the customer id, however the request came: from <= to, then
+ * the id, then the number of hours (the order `scli count` reports them in).
+ * The span goes to `*first_out` and `*nbuckets_out`.
+ */
+static int check_span_and_customer(scli_count_problem *problem, int64_t *first_out,
+				   size_t *nbuckets_out, const char *customer_id,
+				   size_t customer_len, int64_t from_us, int64_t to_us)
+{
+	const char *span_why = NULL, *why = NULL;
+	int span = scli_bucket_span(first_out, nbuckets_out, from_us, to_us, &span_why);
+
+	if (span == SCLI_EINVALID)
+		return refused(problem, SCLI_COUNT_REVERSED, span_why,
+			       scli_error_set(span, "%s", span_why));
+	if (customer_id &&
+	    scli_field_validate(customer_id, customer_len, SCLI_CUSTOMER_ID_MAX, &why) < 0)
+		return refused(problem, SCLI_COUNT_BAD_CUSTOMER, why,
+			       scli_error_set(SCLI_EINVALID, "customer id %s", why));
+	if (span < 0)
+		return refused(problem, SCLI_COUNT_TOO_WIDE, span_why,
+			       scli_error_set(span, "%s", span_why));
+	return 0;
+}
+
+int scli_service_count_request(scli_count_request *out, scli_count_problem *problem,
+			       const char *customer_id, size_t customer_len, const char *from_text,
+			       const char *to_text)
+{
+	const char *why = NULL;
+	int64_t from = 0, to = 0, first;
+	size_t nbuckets;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	problem->what = SCLI_COUNT_ACCEPTED;
+	problem->why = NULL;
+	if (!from_text || !to_text)
+		return refused(problem, SCLI_COUNT_NO_RANGE, NULL,
+			       scli_error_set(SCLI_EINVALID, "from and to are required"));
+	if (scli_timestamp_parse(&from, from_text, strlen(from_text), &why) < 0)
+		return refused(problem, SCLI_COUNT_BAD_FROM, why,
+			       scli_error_set(SCLI_EINVALID, "from: invalid timestamp: %s", why));
+	if (scli_timestamp_parse(&to, to_text, strlen(to_text), &why) < 0)
+		return refused(problem, SCLI_COUNT_BAD_TO, why,
+			       scli_error_set(SCLI_EINVALID, "to: invalid timestamp: %s", why));
+	if ((error = check_span_and_customer(problem, &first, &nbuckets, customer_id, customer_len,
+					     from, to)) < 0)
+		return error;
+	out->customer_id = customer_id;
+	out->from_us = from;
+	out->to_us = to;
+	return 0;
+}
+
 int scli_service_count(scli_count_result **out, scli_repo *repo, const char *customer_id,
 		       int64_t from_us, int64_t to_us)
 {
 	scli_count_result *res = NULL;
 	collect_ctx ctx = {0};
-	const char *why = NULL;
+	scli_count_problem problem;
 	size_t i, ncust = 0;
 	int error;
 
@@ -80,16 +144,10 @@ int scli_service_count(scli_count_result **out, scli_repo *repo, const char *cus
 	}
 	res->from_us = from_us;
 	res->to_us = to_us;
-	if ((error = scli_bucket_span(&res->first_hour_us, &res->nbuckets, from_us, to_us, &why)) <
-	    0) {
-		error = scli_error_set(error, "%s", why);
+	if ((error = check_span_and_customer(&problem, &res->first_hour_us, &res->nbuckets,
+					     customer_id, customer_id ? strlen(customer_id) : 0,
+					     from_us, to_us)) < 0)
 		goto done;
-	}
-	if (customer_id && (error = scli_field_validate(customer_id, strlen(customer_id),
-							SCLI_CUSTOMER_ID_MAX, &why)) < 0) {
-		error = scli_error_set(error, "customer id %s", why);
-		goto done;
-	}
 	if ((error = scli_repo_check_schema(repo)) < 0)
 		goto done;
 	if (res->nbuckets > 0 && (error = scli_repo_count_hourly(repo, customer_id, from_us, to_us,

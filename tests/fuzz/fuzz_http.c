@@ -1,20 +1,25 @@
 /*
  * libFuzzer target: the HTTP request target as `scli serve` sees it, before any
  * decoding: routing, percent-decoding of the customer segment and the query,
- * timestamp parameters, and the reply built for it. serve.c keeps these helpers
- * static, so this file includes it whole (its cli_cmd_serve is never called)
- * and calls route() and dispatch() as on_request() and a worker thread do; the
- * requests run against an in-memory SQLite repository holding a few events.
+ * timestamp parameters, and the reply built for it. It links the server's files
+ * (src/entrypoints/http/, through their private header) and calls http_route()
+ * and http_dispatch() as on_request() and a worker thread do; the requests run
+ * against an in-memory SQLite repository holding a few events.
  *
  * Invariants: every request gets a tracked status other than 500 and 503 (the
  * database is always there) and a body of exactly `len`
  * bytes ending in a newline; a JSON reply is one line of valid UTF-8 without
  * control characters, parses, and as an error is {"error": "<string>"}.
- * percent_decode (path and form rules) never writes more than it read, and
+ * http_percent_decode (path and form rules) never writes more than it read, and
  * decoding the %XX-encoding of its output gives the output back.
  */
-#include "entrypoints/serve.c"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "entrypoints/http/http_internal.h"
 #include "scli/adapters.h"
 
 #include "fuzz.h"
@@ -27,7 +32,7 @@ static const char fuzz_events[] = "customer_id,event_type,transaction_id,timesta
 
 /* A reopen (after a failure that is not the request's fault) finds no such file: 503. */
 static server *fuzz_server;
-/* the worker's repository, as dispatch() takes it */
+/* the worker's repository, as http_dispatch() takes it */
 static worker_db fuzz_db;
 
 static void fuzz_setup(void)
@@ -36,7 +41,7 @@ static void fuzz_setup(void)
 	scli_collector *col = NULL;
 	scli_load_report report = {0};
 
-	if (!(fuzz_server = server_new("sqlite:/nonexistent/scli-fuzz.db", NULL, true)) ||
+	if (!(fuzz_server = http_server_new("sqlite:/nonexistent/scli-fuzz.db", NULL, true)) ||
 	    scli_repo_sqlite_open(&fuzz_db.repo, ":memory:", 1) < 0 ||
 	    scli_service_init_db(fuzz_db.repo) < 0 ||
 	    scli_source_from_memory(&src, fuzz_events, sizeof(fuzz_events) - 1, "fuzz.csv") < 0 ||
@@ -53,12 +58,7 @@ static void fuzz_setup(void)
 
 static bool is_tracked(int status)
 {
-	size_t i;
-
-	for (i = 0; i < NSTATUS - 1; i++)
-		if (tracked_statuses[i] == status)
-			return true;
-	return false;
+	return http_status_index(status) < NSTATUS - 1;
 }
 
 static void check_decode(const char *s, size_t n, bool form, const uint8_t *data, size_t size)
@@ -67,12 +67,12 @@ static void check_decode(const char *s, size_t n, bool form, const uint8_t *data
 	size_t len = 0, back_len = 0, i;
 
 	FUZZ_CHECK(out && enc && back, data, size, "out of memory");
-	if (percent_decode(out, &len, s, n, form) == 0) {
+	if (http_percent_decode(out, &len, s, n, form) == 0) {
 		FUZZ_CHECK(len <= n && out[len] == '\0', data, size, "decoded %zu bytes from %zu",
 			   len, n);
 		for (i = 0; i < len; i++)
 			snprintf(enc + 3 * i, 4, "%%%02X", (unsigned char)out[i]);
-		FUZZ_CHECK(percent_decode(back, &back_len, enc, 3 * len, form) == 0 &&
+		FUZZ_CHECK(http_percent_decode(back, &back_len, enc, 3 * len, form) == 0 &&
 			       back_len == len && !memcmp(back, out, len),
 			   data, size, "decode(encode(decode(x))) != decode(x)");
 	}
@@ -138,8 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_decode(q + 1, strlen(q + 1), true, data, size);
 
 	/* as on_request and a worker do: route, then the database part */
-	if (route(&r, fuzz_server, &req, NULL))
-		dispatch(&r, fuzz_server, &fuzz_db, &req);
+	if (http_route(&r, fuzz_server, &req, NULL))
+		http_dispatch(&r, fuzz_server, &fuzz_db, &req);
 	check_reply(&r, data, size);
 	free(r.body);
 	free(req.uri);

@@ -261,6 +261,53 @@ static void count_rejects_bad_ranges_and_ids(void **state)
 	assert_null(res);
 }
 
+/* The one check of a count request both front ends use: each refusal, in order. */
+static void count_request_is_checked_in_order(void **state)
+{
+	static const char id[] = "x\0y";
+	scli_count_request req;
+	scli_count_problem p;
+
+	(void)state;
+	assert_int_equal(scli_service_count_request(&req, &p, "a", 1, "2021-03-01T04:30:00Z",
+						    "2021-03-01T07:00:00+01:00"),
+			 0);
+	assert_int_equal(p.what, SCLI_COUNT_ACCEPTED);
+	assert_string_equal(req.customer_id, "a");
+	assert_true(req.from_us == T0 + H / 2 && req.to_us == T0 + 2 * H);
+	assert_int_equal(scli_service_count_request(&req, &p, NULL, 0, "2021-03-01", "2021-03-01"),
+			 0);
+	assert_null(req.customer_id);
+
+	assert_int_equal(scli_service_count_request(&req, &p, "", 0, NULL, "2021-03-01"),
+			 SCLI_EINVALID);
+	assert_int_equal(p.what, SCLI_COUNT_NO_RANGE);
+	assert_int_equal(scli_service_count_request(&req, &p, "", 0, "2021-02-29", "x"),
+			 SCLI_EINVALID);
+	assert_int_equal(p.what, SCLI_COUNT_BAD_FROM);
+	assert_string_equal(p.why, "day is out of range for the month");
+	assert_int_equal(scli_service_count_request(&req, &p, "", 0, "2021-03-01", "x"),
+			 SCLI_EINVALID);
+	assert_int_equal(p.what, SCLI_COUNT_BAD_TO);
+	assert_int_equal(scli_service_count_request(&req, &p, "", 0, "2021-03-02", "2021-03-01"),
+			 SCLI_EINVALID);
+	assert_int_equal(p.what, SCLI_COUNT_REVERSED);
+	assert_int_equal(scli_service_count_request(&req, &p, "", 0, "1990-01-01", "2021-03-01"),
+			 SCLI_EINVALID);
+	assert_int_equal(p.what, SCLI_COUNT_BAD_CUSTOMER);
+	assert_string_equal(p.why, "is empty");
+	/* a NUL inside the id (an HTTP %00) is seen, not cut off */
+	assert_int_equal(
+	    scli_service_count_request(&req, &p, id, sizeof(id) - 1, "2021-03-01", "2021-03-02"),
+	    SCLI_EINVALID);
+	assert_int_equal(p.what, SCLI_COUNT_BAD_CUSTOMER);
+	assert_int_equal(scli_service_count_request(&req, &p, NULL, 0, "1990-01-01", "2021-03-01"),
+			 SCLI_ERANGE);
+	assert_int_equal(p.what, SCLI_COUNT_TOO_WIDE);
+	assert_non_null(strstr(scli_error_last(), "100000"));
+	assert_null(req.customer_id);
+}
+
 /* ---- a repository that misbehaves on purpose ---------------------------- */
 
 typedef struct liar_repo {
@@ -411,6 +458,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(count_empty_range_has_no_buckets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(count_rejects_bad_ranges_and_ids, setup, teardown),
+	    cmocka_unit_test(count_request_is_checked_in_order),
 	    cmocka_unit_test(count_refuses_answers_a_broken_repository_gives),
 	    cmocka_unit_test(load_refuses_a_batch_that_loses_events),
 	    cmocka_unit_test(load_passes_store_errors_up),

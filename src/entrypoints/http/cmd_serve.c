@@ -1,0 +1,202 @@
+/*
+ * `scli serve`, the command: its usage, its options (flags over the
+ * environment), and the start and stop of the server: the database probed,
+ * the socket bound, the worker and watchdog threads and the daemon started,
+ * then SIGTERM or SIGINT awaited and the requests in flight let finish. The
+ * server itself is in the other files of this directory (http_internal.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http_internal.h"
+
+const char cli_serve_usage[] =
+    "usage: scli [--database URL] serve [--listen HOST:PORT] [--threads N] [--quiet]\n"
+    "\n"
+    "Serve the counts over HTTP (JSON exactly as `count --format json`):\n"
+    "  GET /v1/customers/{customer_id}/hourly?from=A&to=B[&skip_empty=true]\n"
+    "  GET /v1/hourly?from=A&to=B[&skip_empty=true]     every customer\n"
+    "  GET /healthz                                     200 when the database answers, else 503\n"
+    "  GET /metrics                                     Prometheus text\n"
+    "\n"
+    "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; a bare PORT\n"
+    "                      is 127.0.0.1:PORT; `:8080` or 0.0.0.0:8080 for every\n"
+    "                      interface, [::1]:8080 for IPv6, port 0 for any free port)\n"
+    "  --threads N         database worker threads, each with its own connection\n"
+    "                      (default: the number of CPUs, at most 16)\n"
+    "  --quiet             no access log on stderr\n"
+    "\n"
+    "With SCLI_API_TOKEN set, every /v1 request needs `Authorization: Bearer TOKEN`.\n"
+    "Environment (flags win): SCLI_LISTEN, SCLI_THREADS, SCLI_QUIET=1.\n"
+    "SIGTERM or SIGINT stops accepting connections, lets requests in flight finish\n"
+    "(up to 25 s) and exits 0.\n";
+
+static int default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 16 ? 16 : (int)n;
+}
+
+typedef struct serve_opts {
+	const char *listen;
+	int threads;
+	bool quiet;
+} serve_opts;
+
+/* The environment first (a Deployment sets it), flags win; -1 to go on, else the exit code. */
+static int parse_serve_opts(serve_opts *o, int argc, char **argv)
+{
+	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+					     {"threads", required_argument, NULL, 't'},
+					     {"quiet", no_argument, NULL, 'q'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	const char *t = cli_env("SCLI_THREADS");
+	char *end;
+	long n;
+	int c;
+
+	o->listen = cli_env("SCLI_LISTEN") ? cli_env("SCLI_LISTEN") : "127.0.0.1:8080";
+	o->quiet = cli_env_flag("SCLI_QUIET");
+	o->threads = default_threads();
+	if (t) {
+		errno = 0;
+		n = strtol(t, &end, 10);
+		if (errno || *end || n < 1 || n > MAX_THREADS)
+			return cli_usage_error("serve", "SCLI_THREADS must be 1..256, not '%s'", t);
+		o->threads = (int)n;
+	}
+	while ((c = cli_next_option(argc, argv, opts, "serve")) != -1) {
+		switch (c) {
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 't':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || !*optarg || n < 1 || n > MAX_THREADS)
+				return cli_usage_error(
+				    "serve", "--threads must be 1..256, not '%s'", optarg);
+			o->threads = (int)n;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			return fputs(cli_serve_usage, stdout), EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
+{
+	serve_opts o;
+	struct sockaddr_storage addr;
+	socklen_t addr_len = 0;
+	server *s = NULL;
+	struct MHD_Daemon *d = NULL;
+	scli_repo *probe = NULL;
+	pthread_t *workers = NULL, watchdog;
+	bool watching = false;
+	int started = 0, listen_fd = -1;
+	sigset_t stop_signals, old_mask;
+	char where[INET6_ADDRSTRLEN + 32];
+	const char *token = getenv("SCLI_API_TOKEN");
+	unsigned int limit;
+	int sig = 0, error, rc = EXIT_OK;
+
+	if ((rc = parse_serve_opts(&o, argc, argv)) >= 0)
+		return rc;
+	rc = EXIT_OK;
+	if (http_parse_listen(&addr, &addr_len, o.listen) < 0)
+		return cli_usage_error("serve", "--listen takes HOST:PORT or PORT, not '%s'",
+				       o.listen);
+	if (token && !*token) /* an unset secret, most likely: never serve without the check */
+		return cli_usage_error("serve", "%s",
+				       "SCLI_API_TOKEN is set but empty; unset it or give a token");
+	if (!(s = http_server_new(cli_database_url(g->database), token, o.quiet))) {
+		cli_error("out of memory");
+		return EXIT_RUNTIME;
+	}
+
+	/* A URL scli cannot use is a usage error now; an unreachable database is not:
+	 * the server starts, /healthz says 503, and it recovers by itself. */
+	if ((error = cli_open_repo(&probe, s->url, false)) == SCLI_EINVALID) {
+		rc = cli_fail(error);
+		goto done;
+	}
+	if (error < 0 || (error = scli_repo_check_schema(probe)) < 0)
+		fprintf(stderr, "scli: warning: database not ready yet (%s); serving anyway\n",
+			scli_error_last());
+	scli_repo_free(probe);
+	if (http_open_listener(&listen_fd, &addr, addr_len, o.listen) < 0) {
+		rc = EXIT_RUNTIME;
+		goto done;
+	}
+	limit = http_connection_room(o.threads);
+
+	/* The workers inherit a mask without the stop signals; this thread waits for them. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!(workers = calloc((size_t)o.threads, sizeof(*workers)))) {
+		cli_error("out of memory");
+		rc = EXIT_RUNTIME;
+		goto done;
+	}
+	for (; started < o.threads; started++)
+		if ((errno = pthread_create(&workers[started], NULL, http_worker_main, s)) != 0) {
+			cli_error("cannot start a worker thread: %s", strerror(errno));
+			rc = EXIT_RUNTIME;
+			goto done;
+		}
+	if ((errno = pthread_create(&watchdog, NULL, http_watchdog_main, s)) != 0) {
+		cli_error("cannot start the watchdog thread: %s", strerror(errno));
+		rc = EXIT_RUNTIME;
+		goto done;
+	}
+	watching = true;
+	if (!(d = http_start_daemon(s, listen_fd, addr.ss_family, limit))) {
+		cli_error("cannot serve on %s: libmicrohttpd failed to start", o.listen);
+		rc = EXIT_RUNTIME;
+		goto done;
+	}
+	listen_fd = -1; /* MHD's now */
+	http_describe_listener(where, sizeof(where), d);
+	fprintf(stderr, "scli: serving on %s (%d threads, %s database%s)\n", where, o.threads,
+		s->sqlite_path ? "sqlite" : "postgres",
+		s->token ? ", bearer token required on /v1" : "");
+	while (sigwait(&stop_signals, &sig) != 0)
+		;
+	fprintf(stderr, "scli: serve: %s received, finishing requests in flight\n",
+		sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (!http_drain_and_stop(s, d))
+		return EXIT_RUNTIME; /* requests still running: leave them to the process exit */
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	fprintf(stderr, "scli: serve: stopped\n");
+done:
+	if (listen_fd >= 0)
+		close(listen_fd);
+	if (s) {
+		if (watching)
+			http_stop_watchdog(s, watchdog);
+		http_stop_workers(s, workers, started);
+		http_server_free(s);
+	}
+	free(workers);
+	return rc;
+}

@@ -1,0 +1,333 @@
+/*
+ * `scli serve`: what each request gets. Replies (JSON bodies, `{"error":...}`
+ * for every failure), the routing of the raw request target and the bearer
+ * token, and the endpoints: the hourly counts (the request checked by the
+ * service, its refusals worded as 400s), /healthz and, through metrics.c,
+ * /metrics. A worker thread runs the endpoints that need the database
+ * (http_dispatch); the rest are answered on MHD's thread (http_route).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "http_internal.h"
+
+/* ---- replies ---------------------------------------------------------------- */
+
+void http_reply_error(reply *r, int status, const char *fmt, ...)
+{
+	static const char fallback[] = "{\"error\":\"out of memory\"}\n";
+	char msg[1024], *text = NULL;
+	cJSON *root = cJSON_CreateObject();
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->status = status;
+	r->content_type = "application/json";
+	if (root && cJSON_AddStringToObject(root, "error", msg))
+		text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (text) {
+		size_t len = strlen(text);
+		char *line = realloc(text, len + 2);
+
+		if (line) {
+			memcpy(line + len, "\n", 2);
+			r->body = line;
+			r->len = len + 1;
+			return;
+		}
+		free(text);
+	}
+	r->body = strdup(fallback);
+	r->len = r->body ? strlen(fallback) : 0;
+}
+
+void http_reply_text(reply *r, int status, const char *content_type, char *body, size_t len)
+{
+	r->status = status;
+	r->content_type = content_type;
+	r->body = body;
+	r->len = len;
+}
+
+/* An input value fit to quote in a message: valid UTF-8, no control characters, not too long. */
+const char *http_quotable(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len <= 200 && scli_field_validate(s, len, 200, NULL) == 0 ? s : "(not shown)";
+}
+
+/* ---- the database calls and their failures as replies -------------------------- */
+
+/* /healthz must reach the database every time (an adapter may remember that its
+ * schema was fine): read the stored version, then judge it. */
+static int check_schema(scli_repo *repo, void *ctx)
+{
+	int version = 0, error;
+
+	(void)ctx;
+	if ((error = scli_repo_schema_version(&version, repo)) < 0)
+		return error;
+	if (version == 0)
+		return scli_error_set(SCLI_ESCHEMA,
+				      "database is not initialised; run `scli init-db` first");
+	if (version != SCLI_SCHEMA_VERSION)
+		return scli_error_set(SCLI_ESCHEMA,
+				      "database schema version %d; this scli needs %d (run `scli "
+				      "init-db`, or upgrade scli)",
+				      version, SCLI_SCHEMA_VERSION);
+	return 0;
+}
+
+typedef struct count_call {
+	scli_count_result *res;
+	scli_count_request req;
+} count_call;
+
+static int count(scli_repo *repo, void *ctx)
+{
+	count_call *c = ctx;
+
+	scli_count_result_free(c->res);
+	c->res = NULL;
+	return scli_service_count(&c->res, repo, c->req.customer_id, c->req.from_us, c->req.to_us);
+}
+
+/*
+ * A failed database call as a reply: 400 for what the request asked, 503 when
+ * the database is away or not ready (unreachable, missing, not initialised),
+ * else 500.
+ */
+static void reply_db_error(reply *r, int error)
+{
+	int status = 500;
+
+	if (error == SCLI_EINVALID || error == SCLI_ERANGE)
+		status = 400;
+	else if (error == SCLI_EIO || error == SCLI_ESCHEMA || error == SCLI_ENOTFOUND)
+		status = 503;
+	if (status != 400)
+		fprintf(stderr, "scli: error: %s\n", scli_error_last());
+	http_reply_error(r, status, "%s", scli_error_last());
+}
+
+/* A count request the service refused, as a 400 in the API's words (`from`, not `--from`). */
+static void reply_count_refused(reply *r, const scli_count_problem *p, const query *q)
+{
+	switch (p->what) {
+	case SCLI_COUNT_NO_RANGE:
+		http_reply_error(r, 400, "from and to are required");
+		break;
+	case SCLI_COUNT_BAD_FROM:
+		http_reply_error(r, 400, "from: invalid timestamp \"%s\": %s",
+				 http_quotable(q->from), p->why);
+		break;
+	case SCLI_COUNT_BAD_TO:
+		http_reply_error(r, 400, "to: invalid timestamp \"%s\": %s", http_quotable(q->to),
+				 p->why);
+		break;
+	case SCLI_COUNT_REVERSED:
+		http_reply_error(r, 400, "from is after to");
+		break;
+	case SCLI_COUNT_BAD_CUSTOMER:
+		http_reply_error(r, 400, "customer id %s", p->why);
+		break;
+	default: /* too wide: the service's message */
+		http_reply_error(r, 400, "%s", scli_error_last());
+		break;
+	}
+}
+
+/* ---- the endpoints ---------------------------------------------------------- */
+
+/* `customer` (`customer_len` bytes, decoded) is NULL for every customer. */
+static void serve_hourly(reply *r, server *s, worker_db *w, const char *customer,
+			 size_t customer_len, const char *query_text)
+{
+	query q = {0};
+	count_call c = {0};
+	scli_count_problem problem;
+	bool skip_empty = false;
+	char *json = NULL;
+	int error;
+
+	if (!http_parse_query(&q, r, query_text))
+		goto done;
+	if (q.from)
+		http_restore_offset_sign(q.from);
+	if (q.to)
+		http_restore_offset_sign(q.to);
+	if (scli_service_count_request(&c.req, &problem, customer, customer_len, q.from, q.to) <
+	    0) {
+		reply_count_refused(r, &problem, &q);
+		goto done;
+	}
+	if (q.skip_empty) { /* `skip_empty` or `skip_empty=` alone means true */
+		if (!strcmp(q.skip_empty, "true") || !strcmp(q.skip_empty, "1") || !*q.skip_empty)
+			skip_empty = true;
+		else if (strcmp(q.skip_empty, "false") && strcmp(q.skip_empty, "0")) {
+			http_reply_error(r, 400, "skip_empty must be true, false, 1 or 0, not '%s'",
+					 http_quotable(q.skip_empty));
+			goto done;
+		}
+	}
+	if ((error = http_with_repo(s, w, count, &c)) < 0) {
+		reply_db_error(r, error);
+		goto done;
+	}
+	if (cli_count_json(&json, c.res, skip_empty) < 0) {
+		http_reply_error(r, 500, "%s", scli_error_last());
+		goto done;
+	}
+	http_reply_text(r, 200, "application/json", json, strlen(json));
+done:
+	scli_count_result_free(c.res);
+	free(q.buf);
+}
+
+static void serve_customer(reply *r, server *s, worker_db *w, const char *segment, size_t seglen,
+			   const char *query_text)
+{
+	char *customer = malloc(seglen + 1);
+	size_t len;
+
+	if (!customer) {
+		http_reply_error(r, 500, "out of memory");
+		return;
+	}
+	if (http_percent_decode(customer, &len, segment, seglen, false) < 0)
+		http_reply_error(r, 400, "invalid percent-encoding in the customer id");
+	else
+		serve_hourly(r, s, w, customer, len, query_text);
+	free(customer);
+}
+
+static void serve_healthz(reply *r, server *s, worker_db *w)
+{
+	static const char ok[] = "{\"status\":\"ok\"}\n";
+	int error;
+	char *body;
+
+	if ((error = http_with_repo(s, w, check_schema, NULL)) < 0) {
+		fprintf(stderr, "scli: error: healthz: %s\n", scli_error_last());
+		http_reply_error(r, 503, "%s", scli_error_last());
+		return;
+	}
+	if (!(body = strdup(ok))) {
+		http_reply_error(r, 500, "out of memory");
+		return;
+	}
+	http_reply_text(r, 200, "application/json", body, strlen(body));
+}
+
+/* ---- routing ---------------------------------------------------------------- */
+
+/* `Authorization: Bearer <token>` against SCLI_API_TOKEN, in time independent of the token given.
+ */
+static bool authorized(const server *s, struct MHD_Connection *conn)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	volatile unsigned char diff;
+	size_t i, len;
+
+	if (!s->token)
+		return true;
+	if (!h || strncasecmp(h, "Bearer ", 7))
+		return false;
+	for (h += 7; *h == ' '; h++)
+		;
+	len = strlen(h);
+	while (len && h[len - 1] == ' ')
+		len--;
+	diff = len != s->token_len;
+	for (i = 0; i < s->token_len; i++)
+		diff |= (unsigned char)s->token[i] ^ (unsigned char)(i < len ? h[i] : 0);
+	return diff == 0;
+}
+
+static bool starts_with(const char *s, size_t n, const char *prefix)
+{
+	size_t m = strlen(prefix);
+
+	return n >= m && !memcmp(s, prefix, m);
+}
+
+/*
+ * Route the raw request target; true when the request needs the database (a
+ * worker answers it), else `r` holds the answer. The path is matched before any
+ * decoding, so a customer id holding `/` (sent as %2F) stays one segment and is
+ * never mis-routed; the segment is decoded afterwards.
+ */
+bool http_route(reply *r, server *s, request *req, struct MHD_Connection *conn)
+{
+	const char *path = req->uri, *q = strchr(path, '?');
+	size_t n = q ? (size_t)(q - path) : strlen(path);
+	bool is_v1 = (n == 3 && starts_with(path, n, "/v1")) || starts_with(path, n, "/v1/");
+	bool head_or_get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+
+	req->route = ROUTE_OTHER;
+	if (n == 8 && starts_with(path, n, "/healthz"))
+		req->route = ROUTE_HEALTHZ;
+	else if (n == 8 && starts_with(path, n, "/metrics"))
+		req->route = ROUTE_METRICS;
+	else if (n == 10 && starts_with(path, n, "/v1/hourly"))
+		req->route = ROUTE_ALL_HOURLY;
+	else if (starts_with(path, n, "/v1/customers/") && n > 14 + 7 &&
+		 !memcmp(path + n - 7, "/hourly", 7)) {
+		req->segment = path + 14;
+		req->seglen = n - 14 - 7;
+		if (!memchr(req->segment, '/', req->seglen))
+			req->route = ROUTE_CUSTOMER_HOURLY;
+	}
+	req->query = q ? q + 1 : "";
+	if (is_v1 && !authorized(s, conn)) {
+		http_reply_error(r, 401,
+				 "missing or wrong bearer token (Authorization: Bearer TOKEN)");
+		r->www_authenticate = "Bearer realm=\"scli\"";
+		return false;
+	}
+	if (req->route == ROUTE_OTHER) {
+		http_reply_error(r, 404,
+				 "no such endpoint (see GET /v1/hourly, "
+				 "/v1/customers/{customer_id}/hourly, /healthz, /metrics)");
+		return false;
+	}
+	if (!head_or_get) {
+		http_reply_error(r, 405, "method %s not allowed: use GET",
+				 http_quotable(req->method));
+		r->allow = "GET, HEAD";
+		return false;
+	}
+	if (req->route == ROUTE_METRICS) {
+		http_serve_metrics(r, s);
+		return false;
+	}
+	return true;
+}
+
+/* A worker's part: the routes that need the database. */
+void http_dispatch(reply *r, server *s, worker_db *w, const request *req)
+{
+	switch (req->route) {
+	case ROUTE_HEALTHZ:
+		serve_healthz(r, s, w);
+		break;
+	case ROUTE_ALL_HOURLY:
+		serve_hourly(r, s, w, NULL, 0, req->query);
+		break;
+	case ROUTE_CUSTOMER_HOURLY:
+		serve_customer(r, s, w, req->segment, req->seglen, req->query);
+		break;
+	default:
+		http_reply_error(r, 500, "internal error: no worker route");
+		break;
+	}
+}
