@@ -93,7 +93,8 @@ static int expand_directory(source_list *l, const char *dir, const scli_collecto
 	}
 	if (found.n == 0)
 		fprintf(stderr, "scli: note: no %s files in %s\n", kind->name, dir);
-	qsort(found.paths, found.n, sizeof(*found.paths), compare_names);
+	else /* qsort's array must not be NULL, even for no elements */
+		qsort(found.paths, found.n, sizeof(*found.paths), compare_names);
 	for (i = 0; i < found.n; i++)
 		if ((error = list_add(l, found.paths[i])) < 0)
 			goto done;
