@@ -11,11 +11,21 @@
 
 #include "scli/bucket.h"
 #include "scli/event.h"
-#include "scli/sys/collector.h"
-#include "scli/sys/repository.h"
+#include "scli/ledger.h"
+#include "scli/types.h"
 
 /** Create or upgrade the schema. */
 int scli_service_init_db(scli_repo *repo);
+
+/**
+ * 0 when the database has the schema this build uses; SCLI_ESCHEMA otherwise
+ * (missing or older: the message says to run `scli init-db`; newer: to upgrade
+ * scli). A command checks once, before its first use of the database.
+ */
+int scli_service_check_schema(scli_repo *repo);
+
+/** The schema version stored in the database (0 when none). */
+int scli_service_schema_version(int *version_out, scli_repo *repo);
 
 /** The four figures of a load; rows_read = inserted + duplicates + rejected. */
 typedef struct scli_load_report {

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 
 static const char *const csv_extensions[] = {".csv", ".csv.gz", NULL};
 static const char *const json_extensions[] = {".json", ".json.gz", ".ndjson", ".ndjson.gz", NULL};
@@ -93,4 +93,16 @@ int scli_repo_open(scli_repo **out, const char *url, const scli_repo_options *op
 	return scli_error_set(SCLI_EINVALID,
 			      "unrecognised database URL (expected sqlite:PATH, postgresql://..., "
 			      "postgres://... or a key=value connection string)");
+}
+
+const char *scli_collector_kind_name(const scli_collector_kind *kind)
+{
+	assert(kind);
+	return kind->name;
+}
+
+const char *const *scli_collector_kind_extensions(const scli_collector_kind *kind)
+{
+	assert(kind);
+	return kind->extensions;
 }

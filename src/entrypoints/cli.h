@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "scli/collector.h"
+#include "scli/repository.h"
 #include "scli/service.h"
+#include "scli/source.h"
 
 /* Exit codes (SPEC.md). */
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_REJECTS = 3 };

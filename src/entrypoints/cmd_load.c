@@ -7,7 +7,6 @@
 
 #include "load_cli.h"
 #include "options.h"
-#include "scli/adapters.h"
 
 static const char usage[] =
     "usage: scli [--database URL] load --collector csv|json --config PATH [--config PATH ...]\n"
@@ -325,7 +324,7 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 	req.opts.progress_ctx = &progress;
 	ropts.load_connections = req.connections;
 	if ((error = scli_repo_open(&repo, cli_database_url(g->database), &ropts)) < 0 ||
-	    (error = scli_repo_check_schema(repo)) < 0)
+	    (error = scli_service_check_schema(repo)) < 0)
 		goto done;
 	if ((error = load_all(outs, &done_sources, &total, repo, &sources, kind, &req, &progress)) <
 	    0)

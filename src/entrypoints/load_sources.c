@@ -55,7 +55,7 @@ static bool wanted_in_directory(const char *name, const scli_collector_kind *kin
 
 	if (name[0] == '.')
 		return false;
-	for (ext = kind->extensions; *ext; ext++)
+	for (ext = scli_collector_kind_extensions(kind); *ext; ext++)
 		if (ends_with(name, *ext))
 			return true;
 	return false;
@@ -92,7 +92,7 @@ static int expand_directory(source_list *l, const char *dir, const scli_collecto
 			goto done;
 	}
 	if (found.n == 0)
-		fprintf(stderr, "scli: note: no %s files in %s\n", kind->name, dir);
+		fprintf(stderr, "scli: note: no %s files in %s\n", scli_collector_kind_name(kind), dir);
 	else /* qsort's array must not be NULL, even for no elements */
 		qsort(found.paths, found.n, sizeof(*found.paths), compare_names);
 	for (i = 0; i < found.n; i++)

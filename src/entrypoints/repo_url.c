@@ -5,7 +5,6 @@
 #include <strings.h>
 
 #include "cli.h"
-#include "scli/adapters.h"
 
 void cli_error(const char *fmt, ...)
 {

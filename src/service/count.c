@@ -5,6 +5,7 @@
 
 #include "scli/alloc.h"
 #include "scli/service.h"
+#include "scli/sys/repository.h"
 #include "scli/timestamp.h"
 
 /* One (customer, hour, count) row as the repository reports it. */

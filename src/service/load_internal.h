@@ -3,6 +3,8 @@
 #define SCLI_SERVICE_LOAD_INTERNAL_H
 
 #include "scli/service.h"
+#include "scli/sys/collector.h"
+#include "scli/sys/repository.h"
 
 /* One source being loaded: where the rows come from and go to. */
 typedef struct load_job {

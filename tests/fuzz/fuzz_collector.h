@@ -17,7 +17,7 @@
 
 #include <string.h>
 
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "scli/error.h"
 #include "scli/event.h"
 #include "scli/sys/collector.h"

@@ -20,7 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "entrypoints/http/http_internal.h"
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 
 #include "fuzz.h"
 

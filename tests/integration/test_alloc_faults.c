@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "scli/alloc.h"
 #include "scli/service.h"
 #include "scli/timestamp.h"

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "support/collector_factories.h"
 #include "support/tmpdir.h"
 #include "support/transcript.h"

@@ -5,7 +5,7 @@
  * Needs the test run's server (tests/support/with-postgres.sh); without it the
  * suite is an explicit skip.
  */
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "support/repo_checks.h"
 #include "support/repo_factories.h"
 #include "support/repo_helpers.h"

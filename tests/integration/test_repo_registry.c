@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "support/tmpdir.h"
 
 /* The kind the registry picks for `url`: the first that recognises it, or NULL. */

@@ -11,7 +11,7 @@
 
 #include <sqlite3.h>
 
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "support/repo_checks.h"
 #include "support/repo_factories.h"
 #include "support/repo_helpers.h"

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "support/collector_factories.h"
 
 static const char *const default_names[] = {"customer_id", "event_type", "transaction_id",

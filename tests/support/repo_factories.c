@@ -8,7 +8,7 @@
 
 #include <libpq-fe.h>
 
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "support/repo_factories.h"
 
 /* No URL names the memory repository: the registry's table opens it by name. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "scli/service.h"
 #include "scli/timestamp.h"
 

@@ -2,10 +2,15 @@
  * @file sys/repository.h
  * The repository port, for adapter authors. An adapter defines a `const
  * scli_repo_ops` table and a struct whose first member is `scli_repo`.
- * Callers use the static inline wrappers below, never `r->ops->x` directly.
+ * Callers use the static inline wrappers below, never `r->ops->x` directly;
+ * opening, naming and freeing are public (include/scli/repository.h).
  */
 #ifndef SCLI_SYS_REPOSITORY_H
 #define SCLI_SYS_REPOSITORY_H
+
+#ifdef SCLI_PUBLIC_API_ONLY
+#error "include/scli/sys/ is for adapter authors; entry points and programs use include/scli/*.h"
+#endif
 
 #include <assert.h>
 #include <stdbool.h>
@@ -14,83 +19,12 @@
 
 #include "scli/error.h"
 #include "scli/event.h"
+#include "scli/ledger.h"
+#include "scli/repository.h"
+#include "scli/types.h"
 
 #define SCLI_REPO_OPS_VERSION 1
 
-/**
- * Schema version this build creates and understands. 1: events, hourly rollup,
- * meta. 2: adds the load ledger. 3: the ledger keys a load by content hash and
- * collector (loads recorded before have collector "", which matches none).
- * init_schema upgrades older versions in place; check_schema refuses older
- * ones ("run `scli init-db` to upgrade") and newer ones.
- */
-#define SCLI_SCHEMA_VERSION 3
-
-/** State of one load in the ledger. A killed load stays RUNNING forever; only COMPLETED counts. */
-typedef enum scli_load_state {
-	SCLI_LOAD_RUNNING = 0,
-	SCLI_LOAD_COMPLETED = 1,
-	SCLI_LOAD_FAILED = 2
-} scli_load_state;
-
-/** The state's name as stored and shown: "running", "completed", "failed". */
-static inline const char *scli_load_state_name(scli_load_state state)
-{
-	switch (state) {
-	case SCLI_LOAD_COMPLETED:
-		return "completed";
-	case SCLI_LOAD_FAILED:
-		return "failed";
-	case SCLI_LOAD_RUNNING:
-	default:
-		return "running";
-	}
-}
-
-/** Inverse of scli_load_state_name: 0, or SCLI_EINVALID (no message set) for any other text. */
-static inline int scli_load_state_parse(scli_load_state *out, const char *name)
-{
-	static const scli_load_state all[] = {SCLI_LOAD_RUNNING, SCLI_LOAD_COMPLETED,
-					      SCLI_LOAD_FAILED};
-	size_t i;
-
-	for (i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
-		const char *n = scli_load_state_name(all[i]), *a = name;
-
-		while (*n && *n == *a)
-			n++, a++;
-		if (!*n && !*a) {
-			*out = all[i];
-			return 0;
-		}
-	}
-	return SCLI_EINVALID;
-}
-
-#define SCLI_SOURCE_NAME_MAX 1024
-#define SCLI_HASH_HEX_LEN 32
-#define SCLI_LOAD_ERROR_MAX 255
-#define SCLI_COLLECTOR_NAME_MAX 31
-
-/** One load of one source, as the ledger keeps it. Plain data, owned by whoever holds it. */
-typedef struct scli_load_record {
-	int64_t id; /**< ledger id, assigned by ledger_begin */
-	scli_load_state state;
-	char source[SCLI_SOURCE_NAME_MAX + 1]; /**< path as given, or "<stdin>" */
-	int64_t size;			       /**< bytes of the source, -1 when unknown */
-	char hash[SCLI_HASH_HEX_LEN +
-		  1]; /**< XXH3-128 of the source's bytes, hex; "" when unknown */
-	char collector[SCLI_COLLECTOR_NAME_MAX + 1]; /**< "csv", "json"; "" before schema 3 */
-	int64_t started_us;			     /**< UTC microseconds */
-	int64_t ended_us;			     /**< 0 while running */
-	uint64_t rows_read, inserted, duplicates, rejected;
-	char error[SCLI_LOAD_ERROR_MAX + 1]; /**< why it failed; "" otherwise */
-} scli_load_record;
-
-/** Called for each listed load; return negative to stop (returned by ledger_list). */
-typedef int (*scli_load_record_cb)(void *ctx, const scli_load_record *rec);
-
-typedef struct scli_repo scli_repo;
 
 /**
  * Called once per (customer, hour) with a non-zero count. `customer_id` is
@@ -174,12 +108,6 @@ struct scli_repo {
 	const scli_repo_ops *ops;
 };
 
-static inline const char *scli_repo_name(const scli_repo *r)
-{
-	assert(r && r->ops);
-	return r->ops->name;
-}
-
 static inline int scli_repo_init_schema(scli_repo *r)
 {
 	assert(r && r->ops && r->ops->init_schema);
@@ -248,21 +176,6 @@ static inline int scli_repo_ledger_list(scli_repo *r, size_t limit, scli_load_re
 	assert(r && r->ops);
 	return r->ops->ledger_list ? r->ops->ledger_list(r, limit, cb, ctx)
 				   : scli_repo_no_ledger(r);
-}
-
-/** Whether the database `r` opened has been replaced underneath it (see the op); false for
- *  adapters whose database cannot be. */
-static inline bool scli_repo_replaced(scli_repo *r)
-{
-	assert(r && r->ops);
-	return r->ops->replaced ? r->ops->replaced(r) : false;
-}
-
-/** Close and free a repository (NULL-safe). */
-static inline void scli_repo_free(scli_repo *r)
-{
-	if (r && r->ops && r->ops->free)
-		r->ops->free(r);
 }
 
 #endif

@@ -33,7 +33,7 @@
 #include "fields.h"
 #include "reader.h"
 #include "scli/alloc.h"
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "scli/timestamp.h"
 
 #include <csv.h>

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "fields.h"
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "scli/alloc.h"
 
 typedef struct json_collector {

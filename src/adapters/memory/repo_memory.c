@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "scli/alloc.h"
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "scli/timestamp.h"
 
 #define NOT_INITIALISED_MSG "database is not initialised; run `scli init-db` first"

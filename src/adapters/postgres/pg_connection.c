@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "adapters/postgres/pg_internal.h"
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 #include "scli/alloc.h"
 
 /*

@@ -17,7 +17,7 @@
 
 #include "adapters/sqlite/sqlite_internal.h"
 #include "scli/alloc.h"
-#include "scli/adapters.h"
+#include "scli/sys/adapters.h"
 
 /* Waiting this long for another writer (an overlapping load) beats failing. */
 #define BUSY_TIMEOUT_MS 60000

@@ -136,7 +136,7 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 		rc = cli_fail(error);
 		goto done;
 	}
-	if (error < 0 || (error = scli_repo_check_schema(probe)) < 0)
+	if (error < 0 || (error = scli_service_check_schema(probe)) < 0)
 		fprintf(stderr, "scli: warning: database not ready yet (%s); serving anyway\n",
 			scli_error_last());
 	scli_repo_free(probe);

@@ -74,7 +74,7 @@ static int check_schema(scli_repo *repo, void *ctx)
 	int version = 0, error;
 
 	(void)ctx;
-	if ((error = scli_repo_schema_version(&version, repo)) < 0)
+	if ((error = scli_service_schema_version(&version, repo)) < 0)
 		return error;
 	if (version == 0)
 		return scli_error_set(SCLI_ESCHEMA,

@@ -1,33 +1,23 @@
 /**
- * @file adapters.h
- * The adapter registries and the concrete adapters' constructors. Only entry
- * points (and tests) include this; the service layer sees the ports alone.
- * Entry points open a repository by its URL (scli_repo_open) and a collector by
- * its name (scli_collector_kind_find), never by naming a constructor.
+ * @file sys/adapters.h
+ * The registries' tables and the concrete adapters' constructors, for the
+ * registry (src/adapters/registry.c) and for tests that exercise one adapter.
+ * Entry points and programs open repositories by URL (include/scli/repository.h)
+ * and collectors by name (include/scli/collector.h).
  */
-#ifndef SCLI_ADAPTERS_H
-#define SCLI_ADAPTERS_H
+#ifndef SCLI_SYS_ADAPTERS_H
+#define SCLI_SYS_ADAPTERS_H
+
+#ifdef SCLI_PUBLIC_API_ONLY
+#error "include/scli/sys/ is for adapter authors; entry points and programs use include/scli/*.h"
+#endif
 
 #include <stdbool.h>
 
+#include "scli/collector.h"
+#include "scli/repository.h"
 #include "scli/sys/collector.h"
 #include "scli/sys/repository.h"
-
-/** How to open a repository; a zeroed struct, or NULL, asks for the defaults. */
-typedef struct scli_repo_options {
-	bool create;	      /**< create a missing database file (init-db) */
-	int load_connections; /**< PostgreSQL: connections a load stores each batch over, 1..2;
-				 0 = the adapter's default (2) */
-} scli_repo_options;
-
-/**
- * Open the repository `url` names, through the registry; `opts` may be NULL.
- * `sqlite:PATH` is a SQLite file; `postgresql://...`, `postgres://...` or a libpq
- * `key=value` string is PostgreSQL. Anything else is SCLI_EINVALID, whose
- * message never echoes a URL that may hold a password. On failure `*out` is
- * NULL. Free with scli_repo_free.
- */
-int scli_repo_open(scli_repo **out, const char *url, const scli_repo_options *opts);
 
 /**
  * A kind of repository, as the registry lists it: its name, which URLs name one
@@ -86,11 +76,5 @@ int scli_collector_csv_new(scli_collector **out, scli_source *src);
  * Streaming: memory does not grow with the size of the input.
  */
 int scli_collector_json_new(scli_collector **out, scli_source *src);
-
-/** Every collector kind scli has, NULL-terminated (the collector registry). */
-extern const scli_collector_kind *const scli_collector_kinds[];
-
-/** The collector kind called `name`, or NULL. */
-const scli_collector_kind *scli_collector_kind_find(const char *name);
 
 #endif

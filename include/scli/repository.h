@@ -1,0 +1,51 @@
+/**
+ * @file repository.h
+ * Open a database of events by its URL, through the adapters' registry, and
+ * close it. A program never names a concrete adapter.
+ */
+#ifndef SCLI_REPOSITORY_H
+#define SCLI_REPOSITORY_H
+
+#include <stdbool.h>
+
+#include "scli/types.h"
+
+/**
+ * Schema version this build creates and understands. 1: events, hourly rollup,
+ * meta. 2: adds the load ledger. 3: the ledger keys a load by content hash and
+ * collector (loads recorded before have collector "", which matches none).
+ * init_schema upgrades older versions in place; check_schema refuses older
+ * ones ("run `scli init-db` to upgrade") and newer ones.
+ */
+#define SCLI_SCHEMA_VERSION 3
+
+/** How to open a repository; a zeroed struct, or NULL, asks for the defaults. */
+typedef struct scli_repo_options {
+	bool create;	      /**< create a missing database file (init-db) */
+	int load_connections; /**< PostgreSQL: connections a load stores each batch over, 1..2;
+				 0 = the adapter's default (2) */
+} scli_repo_options;
+
+/**
+ * Open the repository `url` names, through the registry; `opts` may be NULL.
+ * `sqlite:PATH` is a SQLite file; `postgresql://...`, `postgres://...` or a libpq
+ * `key=value` string is PostgreSQL. Anything else is SCLI_EINVALID, whose
+ * message never echoes a URL that may hold a password. On failure `*out` is
+ * NULL. Free with scli_repo_free.
+ */
+int scli_repo_open(scli_repo **out, const char *url, const scli_repo_options *opts);
+
+/** The adapter's name: "sqlite", "postgres", "memory" (static storage). */
+const char *scli_repo_name(const scli_repo *r);
+
+/**
+ * Whether the database `r` opened has been replaced underneath it (a SQLite
+ * file restored over its path); the caller frees `r` and opens the URL again.
+ * False for databases that cannot be replaced (PostgreSQL).
+ */
+bool scli_repo_replaced(scli_repo *r);
+
+/** Close and free a repository (NULL-safe). */
+void scli_repo_free(scli_repo *r);
+
+#endif
