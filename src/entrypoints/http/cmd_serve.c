@@ -5,6 +5,7 @@
  * then SIGTERM or SIGINT awaited and the requests in flight let finish. The
  * server itself is in the other files of this directory (http_internal.h).
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -92,7 +93,7 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	int started = 0, listen_fd = -1;
 	sigset_t stop_signals, old_mask;
 	char where[INET6_ADDRSTRLEN + 32];
-	const char *token = getenv("SCLI_API_TOKEN");
+	const char *token = getenv("SCLI_API_TOKEN"), *kind;
 	unsigned int limit;
 	int threads, sig = 0, error, rc = EXIT_OK;
 
@@ -120,6 +121,9 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	if (error < 0 || (error = scli_repo_check_schema(probe)) < 0)
 		fprintf(stderr, "scli: warning: database not ready yet (%s); serving anyway\n",
 			scli_error_last());
+	/* a URL scli cannot use was refused above: it names a kind of repository */
+	kind = probe ? scli_repo_name(probe) : cli_repo_kind_name(s->url);
+	assert(kind);
 	scli_repo_free(probe);
 	if (http_open_listener(&listen_fd, &addr, addr_len, o.listen) < 0) {
 		rc = EXIT_RUNTIME;
@@ -158,8 +162,7 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	}
 	listen_fd = -1; /* MHD's now */
 	http_describe_listener(where, sizeof(where), d);
-	fprintf(stderr, "scli: serving on %s (%d threads, %s database%s)\n", where, threads,
-		s->sqlite_path ? "sqlite" : "postgres",
+	fprintf(stderr, "scli: serving on %s (%d threads, %s database%s)\n", where, threads, kind,
 		s->token ? ", bearer token required on /v1" : "");
 	while (sigwait(&stop_signals, &sig) != 0)
 		;
