@@ -2,7 +2,6 @@
 #ifndef SCLI_CLI_H
 #define SCLI_CLI_H
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,13 +29,6 @@ int cli_fail(int error);
 
 /* Print a usage error (fmt takes one %s) and a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
-
-/*
- * getopt_long over a command's arguments: -1 at the end, -2 after a reported
- * usage error. Only `scli serve` still uses it; the other commands declare
- * their options as tables (options.h).
- */
-int cli_next_option(int argc, char **argv, const struct option *opts, const char *cmd);
 
 /* The commands, one file each (cmd_*.c): the exit code. */
 int cli_cmd_init_db(const cli_globals *g, int argc, char **argv);
@@ -66,6 +58,10 @@ const char *cli_database_url(const char *flag);
  * password.
  */
 int cli_open_repo(scli_repo **out, const char *url, bool create);
+
+/* The name of the repository kind a database URL names, as the registry has it
+ * ("sqlite", "postgres"), whether or not it can be opened; NULL for none. */
+const char *cli_repo_kind_name(const char *url);
 
 /*
  * The columns a terminal gives a UTF-8 string (wcwidth), not its bytes, and

@@ -116,12 +116,8 @@ static int run_command(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (!strcmp(argv[first], commands[i].name)) {
-			/* glibc: 0 re-initialises getopt for the new vector (serve's loop needs it)
-			 */
-			optind = 0;
+		if (!strcmp(argv[first], commands[i].name))
 			return commands[i].run(&g, argc - first, argv + first);
-		}
 	}
 	return cli_usage_error(NULL, "unknown command '%s'", argv[first]);
 }

@@ -164,19 +164,6 @@ static int getopt_checked(int argc, char **argv, const char *optstring, const st
 	return c;
 }
 
-/* For `scli serve` until it declares its options as a table (options.h). */
-int cli_next_option(int argc, char **argv, const struct option *opts, const char *cmd)
-{
-	static char **checked;
-
-	if (argv != checked) {
-		checked = argv;
-		if (check_long_options(argc, argv, opts, false, cmd) < 0)
-			return -2;
-	}
-	return getopt_checked(argc, argv, ":h", opts, cmd);
-}
-
 /* ---- the option tables ---------------------------------------------------- */
 
 void cli_strings_free(cli_strings *l)

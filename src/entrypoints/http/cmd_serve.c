@@ -5,14 +5,18 @@
  * then SIGTERM or SIGINT awaited and the requests in flight let finish. The
  * server itself is in the other files of this directory (http_internal.h).
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../options.h"
 #include "http_internal.h"
 
 const char cli_serve_usage[] =
@@ -45,63 +49,40 @@ static int default_threads(void)
 
 typedef struct serve_opts {
 	const char *listen;
-	int threads;
+	int64_t threads;
 	bool quiet;
 } serve_opts;
 
-/* The environment first (a Deployment sets it), flags win; -1 to go on, else the exit code. */
-static int parse_serve_opts(serve_opts *o, int argc, char **argv)
-{
-	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
-					     {"threads", required_argument, NULL, 't'},
-					     {"quiet", no_argument, NULL, 'q'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *t = cli_env("SCLI_THREADS");
-	char *end;
-	long n;
-	int c;
+/* In this order: --listen, --threads, --quiet, as "did you mean" has always weighed them. */
+static const cli_option serve_options[] = {
+    {.name = "listen",
+     .kind = CLI_OPT_STRING,
+     .offset = offsetof(serve_opts, listen),
+     .env = "SCLI_LISTEN"},
+    {.name = "threads",
+     .kind = CLI_OPT_INT64,
+     .offset = offsetof(serve_opts, threads),
+     .env = "SCLI_THREADS",
+     .min = 1,
+     .max = MAX_THREADS,
+     .bad = "{name} must be 1..256, not '{value}'"},
+    {.name = "quiet",
+     .kind = CLI_OPT_FLAG,
+     .offset = offsetof(serve_opts, quiet),
+     .env = "SCLI_QUIET"},
+    {.name = "help", .kind = CLI_OPT_HELP, .short_name = 'h'},
+    {0},
+};
 
-	o->listen = cli_env("SCLI_LISTEN") ? cli_env("SCLI_LISTEN") : "127.0.0.1:8080";
-	o->quiet = cli_env_flag("SCLI_QUIET");
-	o->threads = default_threads();
-	if (t) {
-		errno = 0;
-		n = strtol(t, &end, 10);
-		if (errno || *end || n < 1 || n > MAX_THREADS)
-			return cli_usage_error("serve", "SCLI_THREADS must be 1..256, not '%s'", t);
-		o->threads = (int)n;
-	}
-	while ((c = cli_next_option(argc, argv, opts, "serve")) != -1) {
-		switch (c) {
-		case 'l':
-			o->listen = optarg;
-			break;
-		case 't':
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno || *end || !*optarg || n < 1 || n > MAX_THREADS)
-				return cli_usage_error(
-				    "serve", "--threads must be 1..256, not '%s'", optarg);
-			o->threads = (int)n;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'h':
-			return fputs(cli_serve_usage, stdout), EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
-	return -1;
-}
+static const cli_option_set options = {
+    .command = "serve",
+    .usage = cli_serve_usage,
+    .options = serve_options,
+};
 
 int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 {
-	serve_opts o;
+	serve_opts o = {.listen = "127.0.0.1:8080", .threads = default_threads()};
 	struct sockaddr_storage addr;
 	socklen_t addr_len = 0;
 	server *s = NULL;
@@ -112,13 +93,14 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	int started = 0, listen_fd = -1;
 	sigset_t stop_signals, old_mask;
 	char where[INET6_ADDRSTRLEN + 32];
-	const char *token = getenv("SCLI_API_TOKEN");
+	const char *token = getenv("SCLI_API_TOKEN"), *kind;
 	unsigned int limit;
-	int sig = 0, error, rc = EXIT_OK;
+	int threads, sig = 0, error, rc = EXIT_OK;
 
-	if ((rc = parse_serve_opts(&o, argc, argv)) >= 0)
+	if ((rc = cli_options_parse(&o, NULL, &options, argc, argv)) != CLI_OPTIONS_GO)
 		return rc;
 	rc = EXIT_OK;
+	threads = (int)o.threads; /* 1..MAX_THREADS */
 	if (http_parse_listen(&addr, &addr_len, o.listen) < 0)
 		return cli_usage_error("serve", "--listen takes HOST:PORT or PORT, not '%s'",
 				       o.listen);
@@ -139,12 +121,15 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	if (error < 0 || (error = scli_service_check_schema(probe)) < 0)
 		fprintf(stderr, "scli: warning: database not ready yet (%s); serving anyway\n",
 			scli_error_last());
+	/* a URL scli cannot use was refused above: it names a kind of repository */
+	kind = probe ? scli_repo_name(probe) : cli_repo_kind_name(s->url);
+	assert(kind);
 	scli_repo_free(probe);
 	if (http_open_listener(&listen_fd, &addr, addr_len, o.listen) < 0) {
 		rc = EXIT_RUNTIME;
 		goto done;
 	}
-	limit = http_connection_room(o.threads);
+	limit = http_connection_room(threads);
 
 	/* The workers inherit a mask without the stop signals; this thread waits for them. */
 	sigemptyset(&stop_signals);
@@ -153,12 +138,12 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!(workers = calloc((size_t)o.threads, sizeof(*workers)))) {
+	if (!(workers = calloc((size_t)threads, sizeof(*workers)))) {
 		cli_error("out of memory");
 		rc = EXIT_RUNTIME;
 		goto done;
 	}
-	for (; started < o.threads; started++)
+	for (; started < threads; started++)
 		if ((errno = pthread_create(&workers[started], NULL, http_worker_main, s)) != 0) {
 			cli_error("cannot start a worker thread: %s", strerror(errno));
 			rc = EXIT_RUNTIME;
@@ -177,8 +162,7 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 	}
 	listen_fd = -1; /* MHD's now */
 	http_describe_listener(where, sizeof(where), d);
-	fprintf(stderr, "scli: serving on %s (%d threads, %s database%s)\n", where, o.threads,
-		s->sqlite_path ? "sqlite" : "postgres",
+	fprintf(stderr, "scli: serving on %s (%d threads, %s database%s)\n", where, threads, kind,
 		s->token ? ", bearer token required on /v1" : "");
 	while (sigwait(&stop_signals, &sig) != 0)
 		;

@@ -34,8 +34,6 @@ server *http_server_new(const char *url, const char *token, bool quiet)
 	pthread_cond_init(&s->watch_wake, &mono);
 	pthread_condattr_destroy(&mono);
 	s->url = url;
-	if (!strncmp(url, "sqlite:", 7))
-		s->sqlite_path = url + 7;
 	s->token = token;
 	s->token_len = token ? strlen(token) : 0;
 	s->quiet = quiet;

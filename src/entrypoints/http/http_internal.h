@@ -64,7 +64,7 @@ typedef struct metrics {
 	atomic_ullong latency_count[ROUTE_COUNT];
 	atomic_ullong db_errors;
 	atomic_ullong header_timeouts; /* connections cut by HEADER_TIMEOUT_S */
-	atomic_ullong db_reopens;      /* the SQLite file was replaced under the server */
+	atomic_ullong db_reopens;      /* the database was replaced under the server */
 	atomic_llong in_flight;
 } metrics;
 
@@ -107,10 +107,12 @@ typedef struct conn_watch {
 	struct conn_watch *prev, *next;
 } conn_watch;
 
-/* A worker's repository and the database generation it was opened in. */
+/* A worker's repository, the database generation it was opened in, and the
+ * last check round it answered (server.check_round). */
 typedef struct worker_db {
 	scli_repo *repo;
 	unsigned gen;
+	unsigned round;
 } worker_db;
 
 typedef struct server {
@@ -124,20 +126,21 @@ typedef struct server {
 	request *head, *tail;
 	bool quit;
 	/*
-	 * SQLite only: the file (device, inode) the workers' repositories were
-	 * opened on. A restore that moves another file over the path bumps
-	 * `db_gen`; every repository of an older generation is closed before a new
-	 * one opens, since SQLite must never have the old and the new file open
-	 * at once in one process (they would share the path's -wal and -shm).
+	 * When a repository says its database was replaced under it (a SQLite
+	 * restore moves another file over the path: scli_repo_replaced), `db_gen`
+	 * goes up; every repository of an older generation is closed before a new
+	 * one opens, since SQLite must never have the old and the new file open at
+	 * once in one process (they would share the path's -wal and -shm). A worker
+	 * that has none cannot ask: before it opens one beside open ones, each of
+	 * those is asked (a check round).
 	 */
-	const char *sqlite_path;
 	unsigned db_gen;
-	int repos_open;		     /* of generation db_gen */
+	int repos_open;		     /* of generation db_gen, being opened included */
+	int repos_opening;	     /* of those, still being opened */
 	int repos_stale;	     /* of older generations, still open */
-	pthread_cond_t repos_closed; /* repos_stale went down */
-	bool file_known;
-	dev_t file_dev;
-	ino_t file_ino;
+	unsigned check_round;	     /* goes up when a round begins */
+	int checks_due;		     /* repositories yet to answer the round */
+	pthread_cond_t repos_closed; /* repos_stale or checks_due went down */
 	/* the header deadline: connections still sending their request */
 	pthread_mutex_t watch_lock;
 	pthread_cond_t watch_wake;

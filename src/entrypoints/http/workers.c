@@ -2,13 +2,15 @@
  * `scli serve`: the database side. A queue of suspended requests that a pool
  * of worker threads serves, each worker with a repository of its own
  * (repositories are not thread-safe), opened on first use, dropped after a
- * failure that may be the connection's and retried once on a fresh one; and,
- * for SQLite, a file replaced under the server (a restore) noticed and every
- * repository of the old file closed before the new one opens.
+ * failure that may be the connection's and retried once on a fresh one; and a
+ * database replaced under the server (a SQLite restore), as the repositories
+ * tell (scli_repo_replaced), noticed and every repository of the old one
+ * closed before a new one opens.
  */
-#include <sys/stat.h>
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "http_internal.h"
 
@@ -21,6 +23,32 @@ static bool connection_fine(int error)
 	       error == SCLI_ESCHEMA;
 }
 
+/*
+ * Under s->lock: this worker has asked its repository in the current check
+ * round (or needs not: its repository is gone or brand new).
+ */
+static void answer_round(server *s, worker_db *w)
+{
+	if (w->round == s->check_round)
+		return;
+	assert(s->checks_due > 0);
+	w->round = s->check_round;
+	s->checks_due--;
+	pthread_cond_broadcast(&s->repos_closed);
+}
+
+/* Under s->lock: this worker's repository, or the open it reserved, is gone. */
+static void repo_gone(server *s, worker_db *w)
+{
+	if (w->gen == s->db_gen) {
+		s->repos_open--;
+		answer_round(s, w);
+	} else {
+		s->repos_stale--;
+		pthread_cond_broadcast(&s->repos_closed);
+	}
+}
+
 /* Close this worker's repository, whatever generation it belongs to. */
 static void repo_drop(server *s, worker_db *w)
 {
@@ -29,85 +57,105 @@ static void repo_drop(server *s, worker_db *w)
 	scli_repo_free(w->repo);
 	w->repo = NULL;
 	pthread_mutex_lock(&s->lock);
-	if (w->gen == s->db_gen) {
-		s->repos_open--;
-	} else {
-		s->repos_stale--;
-		pthread_cond_broadcast(&s->repos_closed);
-	}
+	repo_gone(s, w);
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* The SQLite file's identity now; 0/0 when it cannot be read (gone, say). */
-static void file_identity(const server *s, dev_t *dev, ino_t *ino)
+/*
+ * The database as the reopen line names it: the URL, any password masked,
+ * without a leading "NAME:" of the adapter's own name (`sqlite:PATH` is named
+ * by its path).
+ */
+static void database_name(char *out, size_t cap, const server *s, const scli_repo *repo)
 {
-	struct stat st;
+	const char *name = scli_repo_name(repo);
+	size_t len = strlen(name);
 
-	*dev = 0;
-	*ino = 0;
-	if (stat(s->sqlite_path, &st) == 0) {
-		*dev = st.st_dev;
-		*ino = st.st_ino;
-	}
+	cli_mask_database_url(out, cap, s->url);
+	if (!strncmp(out, name, len) && out[len] == ':' && strncmp(out + len + 1, "//", 2))
+		memmove(out, out + len + 1, strlen(out + len + 1) + 1);
 }
 
 /*
- * SQLite: has another file been moved over the path (a restore)? Then a new
- * generation starts: idle workers are woken to close theirs, and so does this
- * one. One stat(2) per database call: about a microsecond (docs/OPERATIONS.md),
- * next to tens of microseconds for the query itself.
+ * Has the database this worker's repository opened been replaced underneath it
+ * (a SQLite restore moves another file over the path)? Then a new generation
+ * starts: idle workers are woken to close theirs, and so does this one. Asked
+ * before every database call: one stat(2) for SQLite, about a microsecond
+ * (docs/OPERATIONS.md), next to tens of microseconds for the query itself.
  */
-static void notice_replaced_file(server *s, worker_db *w)
+static void check_replaced(server *s, worker_db *w)
 {
-	dev_t dev;
-	ino_t ino;
-	bool stale;
+	char name[4096];
+	bool replaced, stale;
 
-	if (!s->sqlite_path)
+	if (!w->repo)
 		return;
-	file_identity(s, &dev, &ino);
+	if ((replaced = scli_repo_replaced(w->repo)))
+		database_name(name, sizeof(name), s, w->repo);
 	pthread_mutex_lock(&s->lock);
-	if (s->file_known && (dev != s->file_dev || ino != s->file_ino)) {
+	if (w->gen == s->db_gen && replaced) {
 		s->db_gen++;
 		s->repos_stale += s->repos_open;
 		s->repos_open = 0;
-		s->file_known = false;
+		s->repos_opening = 0;
+		s->checks_due = 0; /* every repository asked is stale now */
 		atomic_fetch_add(&s->m.db_reopens, 1);
-		fprintf(stderr, "scli: serve: %s was replaced; reopening it\n", s->sqlite_path);
+		fprintf(stderr, "scli: serve: %s was replaced; reopening it\n", name);
 		pthread_cond_broadcast(&s->wake);
+		pthread_cond_broadcast(&s->repos_closed);
+	} else if (w->gen == s->db_gen) {
+		answer_round(s, w);
 	}
-	stale = w->repo && w->gen != s->db_gen;
+	stale = w->gen != s->db_gen;
 	pthread_mutex_unlock(&s->lock);
 	if (stale)
 		repo_drop(s, w);
 }
 
-/* Open this worker's repository, once no repository of an older generation is open. */
+/*
+ * Open this worker's repository, once no repository of an older generation is
+ * open, and once those open in the current one have each been asked whether
+ * their database was replaced (a check round): only a repository can tell, and
+ * a worker that has none must not open the new file beside the old. Those being
+ * opened meanwhile are not asked: they open what the path names now.
+ */
 static int repo_open(server *s, worker_db *w)
 {
+	unsigned gen, round;
 	int error;
 
 	pthread_mutex_lock(&s->lock);
-	while (s->repos_stale > 0)
-		pthread_cond_wait(&s->repos_closed, &s->lock);
-	if (s->sqlite_path && !s->file_known) {
-		/* before the open: a file moved in between is noticed on the next call */
-		file_identity(s, &s->file_dev, &s->file_ino);
-		s->file_known = true;
+	for (;;) {
+		while (s->repos_stale > 0)
+			pthread_cond_wait(&s->repos_closed, &s->lock);
+		if (s->repos_open == s->repos_opening)
+			break;
+		if (s->checks_due == 0) { /* else join the round under way */
+			s->check_round++;
+			s->checks_due = s->repos_open - s->repos_opening;
+			pthread_cond_broadcast(&s->wake);
+		}
+		gen = s->db_gen;
+		round = s->check_round;
+		while (s->checks_due > 0 && s->check_round == round && s->db_gen == gen)
+			pthread_cond_wait(&s->repos_closed, &s->lock);
+		if (s->db_gen == gen)
+			break; /* none was replaced */
 	}
 	w->gen = s->db_gen;
+	w->round = s->check_round;
 	s->repos_open++;
+	s->repos_opening++;
 	pthread_mutex_unlock(&s->lock);
-	if ((error = cli_open_repo(&w->repo, s->url, false)) < 0) {
-		pthread_mutex_lock(&s->lock);
-		if (w->gen == s->db_gen) {
-			s->repos_open--;
-		} else {
-			s->repos_stale--;
-			pthread_cond_broadcast(&s->repos_closed);
-		}
-		pthread_mutex_unlock(&s->lock);
+	error = cli_open_repo(&w->repo, s->url, false);
+	pthread_mutex_lock(&s->lock);
+	if (w->gen == s->db_gen) {
+		s->repos_opening--;
+		w->round = s->check_round; /* a round begun during the open did not count it */
 	}
+	if (error < 0)
+		repo_gone(s, w);
+	pthread_mutex_unlock(&s->lock);
 	return error;
 }
 
@@ -123,7 +171,7 @@ int http_with_repo(server *s, worker_db *w, db_fn fn, void *ctx)
 {
 	int attempt, error = 0;
 
-	notice_replaced_file(s, w);
+	check_replaced(s, w);
 	for (attempt = 0; attempt < 2; attempt++) {
 		bool reused = w->repo != NULL;
 
@@ -142,9 +190,17 @@ int http_with_repo(server *s, worker_db *w, db_fn fn, void *ctx)
 
 /* ---- the job queue and the worker threads ------------------------------------ */
 
+/* Under s->lock: whether this worker's repository is stale (to be closed) or
+ * has a check round to answer, before it takes another request. */
+static bool must_ask(const server *s, const worker_db *w)
+{
+	return w->repo && (w->gen != s->db_gen || w->round != s->check_round);
+}
+
 /* A worker thread: takes requests off the queue until told to quit, with a
  * repository of its own that it opens when first needed and frees at the end;
- * woken too when the SQLite file was replaced, to close its repository. */
+ * woken too when the database was replaced, to close its repository, and when
+ * another worker is about to open one, to ask it whether it was. */
 void *http_worker_main(void *arg)
 {
 	server *s = arg;
@@ -152,18 +208,18 @@ void *http_worker_main(void *arg)
 	request *req;
 
 	for (;;) {
-		bool stale;
+		bool ask;
 
 		pthread_mutex_lock(&s->lock);
-		while (!s->head && !s->quit && !(w.repo && w.gen != s->db_gen))
+		while (!s->head && !s->quit && !must_ask(s, &w))
 			pthread_cond_wait(&s->wake, &s->lock);
-		stale = w.repo && w.gen != s->db_gen;
-		req = stale ? NULL : s->head;
+		ask = must_ask(s, &w);
+		req = ask ? NULL : s->head;
 		if (req && !(s->head = req->next))
 			s->tail = NULL;
 		pthread_mutex_unlock(&s->lock);
-		if (stale) {
-			repo_drop(s, &w);
+		if (ask) {
+			check_replaced(s, &w);
 			continue;
 		}
 		if (!req)
