@@ -35,6 +35,9 @@ typedef struct scli_repo_options {
  */
 int scli_repo_open(scli_repo **out, const char *url, const scli_repo_options *opts);
 
+/** The name of the kind of repository `url` names ("sqlite", "postgres"), NULL for none. */
+const char *scli_repo_url_kind(const char *url);
+
 /** The adapter's name: "sqlite", "postgres", "memory" (static storage). */
 const char *scli_repo_name(const scli_repo *r);
 

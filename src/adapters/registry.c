@@ -75,15 +75,33 @@ const scli_repo_kind *scli_repo_kind_find(const char *name)
 	return NULL;
 }
 
-int scli_repo_open(scli_repo **out, const char *url, const scli_repo_options *opts)
+/* The first kind that recognises `url`, in the table's order; NULL for none. */
+static const scli_repo_kind *kind_for_url(const char *url)
 {
 	size_t i;
 
-	assert(out && url);
-	*out = NULL;
 	for (i = 0; scli_repo_kinds[i]; i++)
 		if (scli_repo_kinds[i]->recognises && scli_repo_kinds[i]->recognises(url))
-			return scli_repo_kinds[i]->open(out, url, opts);
+			return scli_repo_kinds[i];
+	return NULL;
+}
+
+const char *scli_repo_url_kind(const char *url)
+{
+	const scli_repo_kind *kind = kind_for_url(url);
+
+	assert(url);
+	return kind ? kind->name : NULL;
+}
+
+int scli_repo_open(scli_repo **out, const char *url, const scli_repo_options *opts)
+{
+	const scli_repo_kind *kind;
+
+	assert(out && url);
+	*out = NULL;
+	if ((kind = kind_for_url(url)))
+		return kind->open(out, url, opts);
 	/* Only a bare path is echoed: anything with a scheme or an '@' may hold a password. */
 	if (!strstr(url, "://") && !strchr(url, '@'))
 		return scli_error_set(SCLI_EINVALID,

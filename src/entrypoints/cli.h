@@ -59,10 +59,6 @@ const char *cli_database_url(const char *flag);
  */
 int cli_open_repo(scli_repo **out, const char *url, bool create);
 
-/* The name of the repository kind a database URL names, as the registry has it
- * ("sqlite", "postgres"), whether or not it can be opened; NULL for none. */
-const char *cli_repo_kind_name(const char *url);
-
 /*
  * The columns a terminal gives a UTF-8 string (wcwidth), not its bytes, and
  * the spaces that pad it to `width` columns (0 when it is wider).

@@ -54,13 +54,3 @@ int cli_open_repo(scli_repo **out, const char *url, bool create)
 
 	return scli_repo_open(out, url, &opts);
 }
-
-const char *cli_repo_kind_name(const char *url)
-{
-	size_t i;
-
-	for (i = 0; scli_repo_kinds[i]; i++)
-		if (scli_repo_kinds[i]->recognises && scli_repo_kinds[i]->recognises(url))
-			return scli_repo_kinds[i]->name;
-	return NULL;
-}

@@ -122,7 +122,7 @@ int cli_cmd_serve(const cli_globals *g, int argc, char **argv)
 		fprintf(stderr, "scli: warning: database not ready yet (%s); serving anyway\n",
 			scli_error_last());
 	/* a URL scli cannot use was refused above: it names a kind of repository */
-	kind = probe ? scli_repo_name(probe) : cli_repo_kind_name(s->url);
+	kind = probe ? scli_repo_name(probe) : scli_repo_url_kind(s->url);
 	assert(kind);
 	scli_repo_free(probe);
 	if (http_open_listener(&listen_fd, &addr, addr_len, o.listen) < 0) {
