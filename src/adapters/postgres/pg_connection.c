@@ -166,6 +166,8 @@ static void pg_free(scli_repo *base)
 	}
 	scli_free(r->copybuf);
 	scli_free(r->order);
+	scli_free(r->keyed);
+	scli_free(r->collided);
 	scli_free(r);
 }
 

@@ -1,7 +1,8 @@
 /*
  * Counting events per (customer, hour) in PostgreSQL: whole hours from the
- * rollup, edge hours from raw events (or as the hour's total less the other
- * side), in one prepared statement whose results come back in binary.
+ * rollup's 15-minute cells, edge hours from raw events (or as the hour's total
+ * less the other side), in one prepared statement whose results come back in
+ * binary.
  */
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -13,39 +14,48 @@
 #include "scli/timestamp.h"
 
 /*
- * Edge hours from raw events, whole hours from the rollup; $2..$7 are the plan's
- * ranges, which never share an hour, so each branch's hours are its own.
+ * Edge hours from raw events, whole hours from the rollup (the sum of the hour's
+ * four 15-minute cells over every event type); $2..$7 are the plan's ranges,
+ * which never share an hour, so each branch's hours are its own.
  * An edge hour may instead be counted as its rollup total less the raw events
  * of the hour's other side ($8..$12; NULL when unused), which reads fewer raw
  * events when the range covers most of that hour: an edge read from raw events
  * costs about a microsecond per event on a big table (each index entry points at
- * a different heap page). Results come back in binary (hour as timestamptz
- * microseconds, counts as int8).
+ * a different heap page). Counted by customer_key; the ids are joined on last,
+ * for the few rows of the answer. Results come back in binary (hour as
+ * timestamptz microseconds, counts as int8).
  */
-#define EDGE_SQL(where_events, where_hourly, from, to, hour, minus_from, minus_to)                 \
-	"SELECT customer_id, hour, sum(n)::int8 FROM ("                                            \
-	" SELECT customer_id, date_trunc('hour', ts, 'UTC') AS hour, count(*) AS n"                \
-	" FROM scli_events WHERE " where_events " ts >= " from "::timestamptz"                     \
+#define EDGE_SQL(where, from, to, hour, minus_from, minus_to)                                      \
+	" SELECT customer_key, date_trunc('hour', ts, 'UTC') AS hour, count(*) AS n"               \
+	" FROM scli_events WHERE " where " ts >= " from "::timestamptz"                            \
 	" AND ts < " to "::timestamptz GROUP BY 1, 2"                                              \
 	" UNION ALL"                                                                               \
-	" SELECT customer_id, hour, count FROM scli_hourly"                                        \
-	" WHERE " where_hourly " hour = " hour "::timestamptz"                                     \
+	" SELECT customer_key, " hour "::timestamptz, sum(count) FROM scli_rollup"                 \
+	" WHERE " where " cell >= " hour "::timestamptz"                                           \
+	" AND cell < " hour "::timestamptz + interval '1 hour' GROUP BY 1"                         \
 	" UNION ALL"                                                                               \
-	" SELECT customer_id, date_trunc('hour', ts, 'UTC'), -count(*)"                            \
-	" FROM scli_events WHERE " where_events " ts >= " minus_from "::timestamptz"               \
-	" AND ts < " minus_to "::timestamptz GROUP BY 1, 2"                                        \
-	") e GROUP BY 1, 2"
+	" SELECT customer_key, date_trunc('hour', ts, 'UTC'), -count(*)"                           \
+	" FROM scli_events WHERE " where " ts >= " minus_from "::timestamptz"                      \
+	" AND ts < " minus_to "::timestamptz GROUP BY 1, 2"
 
-#define COUNT_SQL(where_events, where_hourly)                                                      \
-	EDGE_SQL(where_events, where_hourly, "$2", "$3", "$8", "$8", "$9")                         \
+#define COUNT_SQL(where)                                                                           \
+	"SELECT c.customer_id, x.hour, x.n FROM ("                                                 \
+	" SELECT customer_key, hour, sum(n)::int8 AS n FROM ("                                     \
+	EDGE_SQL(where, "$2", "$3", "$8", "$8", "$9")                                              \
 	" UNION ALL"                                                                               \
-	" SELECT customer_id, hour, count FROM scli_hourly WHERE " where_hourly                    \
-	" hour >= $4::timestamptz AND hour < $5::timestamptz"                                      \
-	" UNION ALL " EDGE_SQL(where_events, where_hourly, "$6", "$7", "$10", "$11", "$12")
+	EDGE_SQL(where, "$6", "$7", "$10", "$11", "$12")                                           \
+	" ) e GROUP BY 1, 2"                                                                       \
+	" UNION ALL"                                                                               \
+	" SELECT customer_key, date_trunc('hour', cell, 'UTC'), sum(count)::int8"                  \
+	" FROM scli_rollup WHERE " where " cell >= $4::timestamptz AND cell < $5::timestamptz"     \
+	" GROUP BY 1, 2"                                                                           \
+	") x JOIN scli_customers c ON c.customer_key = x.customer_key"
 
-static const char count_one_sql[] = COUNT_SQL("customer_id = $1 AND", "customer_id = $1 AND");
+/* An unknown customer id has no key: the subquery is NULL, which matches no row. */
+static const char count_one_sql[] = COUNT_SQL(
+    "customer_key = (SELECT customer_key FROM scli_customers WHERE customer_id = $1) AND");
 /* $1 is unused here but keeps one parameter list for both statements. */
-static const char count_all_sql[] = COUNT_SQL("$1::text IS NULL AND", "$1::text IS NULL AND");
+static const char count_all_sql[] = COUNT_SQL("$1::text IS NULL AND");
 
 /* Count statements only, each prepared when first needed: a read-only role or a
  * standby can count without temp tables, and a one-off count prepares one. */

@@ -9,13 +9,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "adapters/repo_keys.h"
 #include "scli/sys/repository.h"
+
+/* One distinct event of a batch on its way to scli_events: its position in the
+ * batch, its customer's key and its identity key at `variant` (see pg_load.c). */
+typedef struct pg_keyed {
+	unsigned char key[REPO_ID_KEY_BYTES];
+	int32_t customer_key;
+	uint32_t ev;
+	uint32_t variant;
+} pg_keyed;
 
 typedef struct pg_repo {
 	scli_repo base;
 	PGconn *conn;
 	char *password; /* scrubbed from every message; never printed */
 	bool schema_ok; /* check_schema passed on this connection: count and load skip it */
+	bool secret_ok; /* `secret` read from scli_meta (it never changes once made) */
+	repo_secret secret;
 	/* The load's two connections: load[0] is conn; load[1] is opened by the first
 	 * batch (conninfo kept for it; it may hold a password, wiped on free). */
 	PGconn *load[2];
@@ -26,8 +38,12 @@ typedef struct pg_repo {
 	bool count_one_prepared, count_all_prepared; /* count statements in this session */
 	char *copybuf;				     /* COPY data of one batch */
 	size_t copycap;
-	uint32_t *order; /* one batch's distinct events in identity order, then each link's */
-	size_t ordercap; /* share of them (3 lists of up to `ordercap` each) */
+	uint32_t *order; /* one batch's distinct events in identity order */
+	size_t ordercap;
+	pg_keyed *keyed; /* the distinct events keyed, then each link's share, then the */
+	size_t keyedcap; /* next round's (4 lists of up to `keyedcap` each) */
+	unsigned char *collided; /* per event of the batch: its key was another identity's */
+	size_t collidedcap;
 } pg_repo;
 
 /* timestamptz on the wire (binary COPY, binary results): microseconds since
@@ -59,6 +75,16 @@ int pg_repo_init_schema(scli_repo *base);
 int pg_repo_check_schema(scli_repo *base);
 int pg_repo_schema_version(int *version_out, scli_repo *base);
 /* pg_load.c */
+/* The identity secret into r->secret, once per handle. */
+int pg_repo_read_secret(pg_repo *r);
+/*
+ * Store keyed events on the session's connection inside the transaction the
+ * caller holds (init-db's upgrade): collisions resolved by variant rounds, the
+ * rollup left to the caller. `keyed` is reordered and its variants raised.
+ */
+int pg_repo_keyed_room(pg_repo *r, size_t n); /* room for n in r->keyed, first */
+int pg_repo_store_keyed(size_t *inserted_out, pg_repo *r, const scli_event *events,
+			pg_keyed *keyed, size_t n);
 int pg_repo_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_repo *base,
 			const scli_event *events, size_t n);
 /* pg_count.c */
