@@ -50,8 +50,8 @@ expect_eq "$pg_counts" "$OUT" "concurrent PostgreSQL loads count exactly like se
 expect_eq "$(printf '%s\n' "$pg_counts" | tail -n +2 | awk -F, '{s+=$3} END {print s}')" "$distinct" "every distinct event counted once"
 # the rollup agrees with the raw events, hour by hour
 drift=$(psql -X -At "$pg_url" -c \
-	"SELECT count(*) FROM (SELECT customer_id, date_trunc('hour', ts, 'UTC') h, count(*) n FROM scli_events GROUP BY 1, 2) e FULL JOIN scli_hourly r ON r.customer_id = e.customer_id AND r.hour = e.h WHERE r.count IS DISTINCT FROM e.n")
-expect_eq "$drift" "0" "rollup equals raw events in every hour"
+	"SELECT count(*) FROM (SELECT customer_key, to_timestamp(floor(extract(epoch FROM ts) / 900) * 900) c, event_type, count(*) n FROM scli_events GROUP BY 1, 2, 3) e FULL JOIN scli_rollup r ON r.customer_key = e.customer_key AND r.cell = e.c AND r.event_type = e.event_type WHERE r.count IS DISTINCT FROM e.n")
+expect_eq "$drift" "0" "rollup equals raw events in every 15-minute cell and event type"
 
 # --- a role allowed one connection still loads exactly ----------------------
 # A load stores each batch over two connections; when the second cannot be had
@@ -127,12 +127,12 @@ before=$(timeouts)
 tail -n +3001 "$WORK/lc.csv" >&3
 exec 3>&-
 # batch 2: connection 0 merged and waits, connection 1 waits for its staging table
-poll "SELECT count(*) FILTER (WHERE state = 'idle in transaction' AND query LIKE 'WITH ins%') = 1 AND
+poll "SELECT count(*) FILTER (WHERE state = 'idle in transaction' AND query LIKE 'WITH p AS%') = 1 AND
 	count(*) FILTER (WHERE wait_event_type = 'Lock' AND query LIKE 'COPY%') = 1
 	FROM pg_stat_activity WHERE datname = current_database()" || fail "the lock chain formed"
-q "BEGIN; LOCK TABLE scli_hourly IN SHARE MODE; COMMIT" >/dev/null 2>&1 &
+q "BEGIN; LOCK TABLE scli_rollup IN SHARE MODE; COMMIT" >/dev/null 2>&1 &
 pd=$!
-poll "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted AND relation = 'scli_hourly'::regclass" ||
+poll "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted AND relation = 'scli_rollup'::regclass" ||
 	fail "the DBA's lock queued"
 release_lock # connection 1 goes on, into the queue behind the DBA's lock
 wait $lp
@@ -142,7 +142,7 @@ expect_eq "$(( $(timeouts) > before ))" "1" "the wait was cut by lock_timeout"
 # expect_load_said TEXT DESCRIPTION: the FIFO load's report holds TEXT
 expect_load_said() { case "$(cat "$WORK/lc.out")" in *"$1"*) ok ;; *) fail "$2: $(cat "$WORK/lc.out")" ;; esac; }
 expect_load_said "inserted=$distinct duplicates=0" "the retried batch is reported once, as inserted"
-expect_eq "$(q "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT sum(count) FROM scli_hourly)")" \
+expect_eq "$(q "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT sum(count) FROM scli_rollup)")" \
 	"$distinct $distinct" "every event stored once and counted once in the rollup"
 
 # --- connection 0's COMMIT waits for its staging table: no half batch ----------
@@ -165,7 +165,7 @@ rc=$?
 wait $tw
 expect_eq "$rc" "0" "a COMMIT kept waiting for its staging table still ends the load ($(cat "$WORK/lc.out"))"
 expect_load_said "inserted=$distinct duplicates=0" "every event reported inserted, none as a duplicate"
-expect_eq "$(q "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT sum(count) FROM scli_hourly)")" \
+expect_eq "$(q "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT sum(count) FROM scli_rollup)")" \
 	"$distinct $distinct" "every event stored once and counted once after the wait"
 
 # --- connection and authentication failures ---------------------------------
@@ -227,7 +227,7 @@ expect_eq "$(grep -c . "$WORK/lc.err")" "1" "one error line"
 pg_start
 committed=$(psql -X -At "$SCLI_DATABASE" -c "SELECT count(*) FROM scli_events")
 expect_eq "$(( committed % 5000 == 0 || committed > 0 ))" "1" "committed batches stay"
-rollup=$(psql -X -At "$SCLI_DATABASE" -c "SELECT coalesce(sum(count), 0) FROM scli_hourly")
+rollup=$(psql -X -At "$SCLI_DATABASE" -c "SELECT coalesce(sum(count), 0) FROM scli_rollup")
 expect_eq "$rollup" "$committed" "no half-applied batch: rollup = stored events ($committed)"
 run load --collector csv --config "$WORK/big.csv" --quiet
 expect_rc 0 "re-run after restart"
