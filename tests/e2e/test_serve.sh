@@ -370,11 +370,11 @@ if [ -n "${SCLI_TEST_PG_PRIVATE:-}" ]; then
 		expect_code 200 "healthz after the restart"
 
 		# --- SIGTERM with a request in flight: it completes, then the server exits 0 ---
-		psql -X -q "$DB" -c "BEGIN" -c "LOCK TABLE scli_hourly IN ACCESS EXCLUSIVE MODE" \
+		psql -X -q "$DB" -c "BEGIN" -c "LOCK TABLE scli_rollup IN ACCESS EXCLUSIVE MODE" \
 			-c "SELECT pg_sleep(2)" -c "COMMIT" >/dev/null 2>&1 &
 		LOCKER_PID=$!
 		for i in $(seq 50); do
-			[ "$(psql -X -At "$DB" -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'scli_hourly' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ] && break
+			[ "$(psql -X -At "$DB" -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'scli_rollup' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ] && break
 			sleep 0.1
 		done
 		curl -s --max-time 20 -o "$WORK/inflight.json" -w '%{http_code}' "$BASE/v1/hourly?from=$F&to=$T" >"$WORK/inflight.code" &
