@@ -14,10 +14,12 @@
  * Schema version this build creates and understands. 1: events, hourly rollup,
  * meta. 2: adds the load ledger. 3: the ledger keys a load by content hash and
  * collector (loads recorded before have collector "", which matches none).
- * init_schema upgrades older versions in place; check_schema refuses older
+ * 4: events keyed by a customer dictionary and a keyed 128-bit identity hash,
+ * a rollup of 15-minute cells by event type, a per-batch ledger; every table
+ * named scli_… (older events are moved over, the rollup rebuilt). init_schema upgrades older versions in place; check_schema refuses older
  * ones ("run `scli init-db` to upgrade") and newer ones.
  */
-#define SCLI_SCHEMA_VERSION 3
+#define SCLI_SCHEMA_VERSION 4
 
 /** How to open a repository; a zeroed struct, or NULL, asks for the defaults. */
 typedef struct scli_repo_options {

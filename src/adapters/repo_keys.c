@@ -67,15 +67,21 @@ void repo_id_key(unsigned char out[REPO_ID_KEY_BYTES], const repo_secret *secret
 	p += ev->transaction_id_len;
 	p = put_u32(p, variant);
 	crypto_shorthash_siphashx24(out, buf, (unsigned long long)(p - buf), secret->bytes);
-	if (weaken_bits && weaken_bits < 128) {
-		/* keep the low bits (the last bytes), zero the rest */
+	if (weaken_bits && (uint64_t)weaken_bits + variant < 128) {
+		/* Keep the low bits (the last bytes), zero the rest. Each variant keeps
+		 * one bit more: a fixed width would leave a customer only 2^bits slots
+		 * in all, and the variant search nowhere to go once they are taken;
+		 * doubling the room per variant keeps collisions frequent at every
+		 * variant while any number of identities still finds a slot. */
+		unsigned keep = weaken_bits + variant;
+
 		for (i = 0; i < REPO_ID_KEY_BYTES; i++) {
 			unsigned low_from = 128 - 8 * (i + 1); /* lowest bit index of byte i */
 
-			if (low_from >= weaken_bits)
+			if (low_from >= keep)
 				out[i] = 0;
-			else if (low_from + 8 > weaken_bits)
-				out[i] &= (unsigned char)((1u << (weaken_bits - low_from)) - 1);
+			else if (low_from + 8 > keep)
+				out[i] &= (unsigned char)((1u << (keep - low_from)) - 1);
 		}
 	}
 }

@@ -169,16 +169,16 @@ static void failed_batch_leaves_nothing(fixture *fx, const char *trigger)
 
 static void sqlite_batch_failing_on_event_rolls_back(void **state)
 {
-	failed_batch_leaves_nothing(*state, "CREATE TRIGGER boom BEFORE INSERT ON events"
+	failed_batch_leaves_nothing(*state, "CREATE TRIGGER boom BEFORE INSERT ON scli_events"
 					    " WHEN NEW.transaction_id = 'boom'"
 					    " BEGIN SELECT RAISE(ABORT, 'boom'); END");
 }
 
 static void sqlite_batch_failing_on_rollup_rolls_back(void **state)
 {
-	/* fails after every event row went in, while updating `hourly` */
-	failed_batch_leaves_nothing(*state, "CREATE TRIGGER boom BEFORE INSERT ON hourly"
-					    " WHEN NEW.hour_us = 1614574800000000"
+	/* fails after every event row went in, while updating the rollup */
+	failed_batch_leaves_nothing(*state, "CREATE TRIGGER boom BEFORE INSERT ON scli_rollup"
+					    " WHEN NEW.cell_us = 1614574800000000"
 					    " BEGIN SELECT RAISE(ABORT, 'boom'); END");
 }
 
@@ -201,10 +201,13 @@ static void sqlite_concurrent_writer_waits(void **state)
 
 		close(fds[0]);
 		ok = sqlite3_open(fx->path, &db) == SQLITE_OK &&
-		     sqlite3_exec(db,
-				  "BEGIN IMMEDIATE; INSERT INTO hourly VALUES ('other', 0, 1);"
-				  " INSERT INTO events VALUES ('other', 'x', 'click', 1);",
-				  NULL, NULL, NULL) == SQLITE_OK;
+		     sqlite3_exec(
+			 db,
+			 "BEGIN IMMEDIATE;"
+			 " INSERT INTO scli_customers VALUES (1000, 'other');"
+			 " INSERT INTO scli_rollup VALUES (1000, 0, 'click', 1);"
+			 " INSERT INTO scli_events VALUES (1000, zeroblob(16), 'x', 'click', 1);",
+			 NULL, NULL, NULL) == SQLITE_OK;
 		if (write(fds[1], "r", 1) != 1)
 			ok = 0;
 		nanosleep(&hold, NULL);
@@ -225,10 +228,28 @@ static void sqlite_concurrent_writer_waits(void **state)
 	free(t);
 }
 
+/* The tables of versions 1..3 exactly as they were, holding the events the
+ * version-4 tables hold (and nothing of version 4 left). */
+#define SQLITE_OLD_TABLES                                                                          \
+	"CREATE TABLE events (customer_id TEXT NOT NULL, transaction_id TEXT NOT NULL,"            \
+	" event_type TEXT NOT NULL, ts_us INTEGER NOT NULL,"                                       \
+	" PRIMARY KEY (customer_id, transaction_id)) WITHOUT ROWID;"                               \
+	"CREATE INDEX events_customer_ts ON events(customer_id, ts_us);"                           \
+	"CREATE TABLE hourly (customer_id TEXT NOT NULL, hour_us INTEGER NOT NULL,"                \
+	" count INTEGER NOT NULL, PRIMARY KEY (customer_id, hour_us)) WITHOUT ROWID;"              \
+	"INSERT INTO events SELECT c.customer_id, e.transaction_id, e.event_type, e.ts_us"         \
+	" FROM scli_events e JOIN scli_customers c USING (customer_key);"                          \
+	"INSERT INTO hourly SELECT customer_id, ts_us - (((ts_us % 3600000000) + 3600000000)"      \
+	" % 3600000000), count(*) FROM events GROUP BY 1, 2;"                                      \
+	"DROP TABLE scli_events; DROP TABLE scli_rollup; DROP TABLE scli_customers;"               \
+	"DROP TABLE scli_batches;"                                                                 \
+	"DELETE FROM scli_meta WHERE key = 'identity_secret';"
+
 static void sqlite_downgrade(fixture *fx)
 {
-	raw_exec(fx->path, "DROP TABLE scli_loads;"
-			   "UPDATE scli_meta SET value = '1' WHERE key = 'schema_version'");
+	raw_exec(fx->path,
+		 SQLITE_OLD_TABLES "DROP TABLE scli_loads;"
+				   "UPDATE scli_meta SET value = '1' WHERE key = 'schema_version'");
 }
 
 static void sqlite_upgrade_from_version_1(void **state)
@@ -239,7 +260,7 @@ static void sqlite_upgrade_from_version_1(void **state)
 /* Version 2's ledger exactly as version 2 created it, with one completed load. */
 static void sqlite_downgrade_to_2(fixture *fx)
 {
-	raw_exec(fx->path,
+	raw_exec(fx->path, SQLITE_OLD_TABLES
 		 "DROP TABLE scli_loads;"
 		 "CREATE TABLE scli_loads (id INTEGER PRIMARY KEY AUTOINCREMENT,"
 		 " source TEXT NOT NULL, size INTEGER NOT NULL, hash TEXT NOT NULL,"
@@ -285,7 +306,7 @@ static void sqlite_failed_batch_keeps_ledger_row(void **state)
 	fixture *fx = *state;
 	load_list *l;
 
-	raw_exec(fx->path, "CREATE TRIGGER boom BEFORE INSERT ON events"
+	raw_exec(fx->path, "CREATE TRIGGER boom BEFORE INSERT ON scli_events"
 			   " WHEN NEW.transaction_id = 'boom'"
 			   " BEGIN SELECT RAISE(ABORT, 'boom'); END");
 	failed_batch_keeps_ledger_row(fx);

@@ -2,6 +2,9 @@
 #include "support/repo_checks.h"
 #include "support/repo_helpers.h"
 
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
 /*
  * A database written by scli with schema version 1 (`downgrade` turns the
  * fixture's fresh version-2 database into one): refused until init-db, then
@@ -23,7 +26,8 @@ void upgrade_from_version_1(fixture *fx, void (*downgrade)(fixture *fx))
 
 	scli_error_clear();
 	assert_int_equal(scli_repo_check_schema(fx->repo), SCLI_ESCHEMA);
-	assert_error_contains("database schema version 1 is older than this scli (3)");
+	assert_error_contains("database schema version 1 is older than this scli (" STRINGIFY(
+	    SCLI_SCHEMA_VERSION) ")");
 	assert_error_contains("run `scli init-db` to upgrade");
 	assert_int_equal(scli_repo_schema_version(&version, fx->repo), 0);
 	assert_int_equal(version, 1);
@@ -76,7 +80,8 @@ void upgrade_from_version_2(fixture *fx, void (*downgrade)(fixture *fx))
 
 	scli_error_clear();
 	assert_int_equal(scli_repo_check_schema(fx->repo), SCLI_ESCHEMA);
-	assert_error_contains("database schema version 2 is older than this scli (3)");
+	assert_error_contains("database schema version 2 is older than this scli (" STRINGIFY(
+	    SCLI_SCHEMA_VERSION) ")");
 	assert_int_equal(scli_repo_init_schema(fx->repo), 0);
 	assert_int_equal(scli_repo_check_schema(fx->repo), 0);
 	assert_int_equal(scli_repo_schema_version(&version, fx->repo), 0);

@@ -77,7 +77,12 @@ static void sqlite_free(scli_repo *r)
 	if (!s)
 		return;
 	sqlite3_finalize(s->insert_event);
-	sqlite3_finalize(s->upsert_hourly);
+	sqlite3_finalize(s->probe_event);
+	sqlite3_finalize(s->upsert_rollup);
+	sqlite3_finalize(s->find_customer);
+	sqlite3_finalize(s->insert_customer);
+	sqlite3_finalize(s->find_batch);
+	sqlite3_finalize(s->insert_batch);
 	sqlite3_finalize(s->count_one);
 	sqlite3_finalize(s->count_all);
 	sqlite3_close(s->db);

@@ -1,148 +1,509 @@
 /*
- * Storing a batch in SQLite: one IMMEDIATE transaction inserts the batch's
- * distinct events in primary-key order and adds the inserted ones to the
- * hourly rollup, one upsert per (customer, hour).
+ * Storing a batch in SQLite (schema version 4). The client does the thinking:
+ * it drops the batch's repeats, maps customer ids to the dictionary's integer
+ * keys, computes each event's 16-byte identity key and the batch's digest, and
+ * sums the rollup per (customer, 15-minute cell, event type). One IMMEDIATE
+ * transaction then checks the per-batch ledger (a batch already stored whole is
+ * skipped without a probe), inserts the events in key order (the key tree is
+ * walked forward), upserts each rollup cell once and records the digest.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
 #include "adapters/sqlite/sqlite_internal.h"
 #include "scli/alloc.h"
-#include "scli/bucket.h"
-#include "scli/timestamp.h"
+
+/* The rollup's cell: 15 minutes, so that a window in any real UTC offset (all
+ * are multiples of 15 minutes) is made of whole cells. */
+#define CELL_US (15 * 60 * INT64_C(1000000))
 
 static const char *const INSERT_EVENT_SQL =
-    "INSERT INTO events (customer_id, transaction_id, event_type, ts_us)"
-    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
+    "INSERT INTO scli_events (customer_key, id_key, transaction_id, event_type, ts_us)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
 
-static const char *const UPSERT_HOURLY_SQL =
-    "INSERT INTO hourly (customer_id, hour_us, count) VALUES (?1, ?2, ?3)"
-    " ON CONFLICT (customer_id, hour_us) DO UPDATE SET count = count + excluded.count";
+static const char *const PROBE_EVENT_SQL =
+    "SELECT transaction_id FROM scli_events WHERE customer_key = ?1 AND id_key = ?2";
 
-/* An inserted event's (customer, hour), tallied in C before touching `hourly`. */
-typedef struct hour_key {
-	const char *customer_id;
-	int customer_id_len;
-	int64_t hour;
-} hour_key;
+static const char *const UPSERT_ROLLUP_SQL =
+    "INSERT INTO scli_rollup (customer_key, cell_us, event_type, count) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (customer_key, cell_us, event_type) DO UPDATE SET count = count + excluded.count";
 
-static int compare_hour_keys(const void *a, const void *b)
+static const char *const FIND_CUSTOMER_SQL =
+    "SELECT customer_key FROM scli_customers WHERE customer_id = ?1";
+
+static const char *const INSERT_CUSTOMER_SQL =
+    "INSERT INTO scli_customers (customer_id) VALUES (?1)";
+
+static const char *const FIND_BATCH_SQL = "SELECT 1 FROM scli_batches WHERE digest = ?1";
+
+static const char *const INSERT_BATCH_SQL =
+    "INSERT INTO scli_batches (digest, events, inserted, stored_us) VALUES (?1, ?2, ?3, ?4)";
+
+/* One distinct event on its way in: where it is in the batch, its customer's
+ * key and its identity key at the variant it is trying. */
+typedef struct keyed_event {
+	int64_t customer_key;
+	unsigned char id_key[REPO_ID_KEY_BYTES];
+	uint32_t pos;
+	uint32_t variant;
+} keyed_event;
+
+static int compare_keyed(const void *a, const void *b)
 {
-	const hour_key *x = a, *y = b;
-	int n = x->customer_id_len < y->customer_id_len ? x->customer_id_len : y->customer_id_len;
-	int c = memcmp(x->customer_id, y->customer_id, (size_t)n);
+	const keyed_event *x = a, *y = b;
 
-	if (c)
-		return c;
-	if (x->customer_id_len != y->customer_id_len)
-		return x->customer_id_len - y->customer_id_len;
-	return (x->hour > y->hour) - (x->hour < y->hour);
+	if (x->customer_key != y->customer_key)
+		return x->customer_key < y->customer_key ? -1 : 1;
+	return repo_id_key_cmp(x->id_key, y->id_key);
 }
 
-/* Insert one event; *inserted_out says whether it was new (else a duplicate). */
-static int insert_event(int *inserted_out, sqlite_repo *s, const scli_event *ev)
+/* An inserted event's rollup cell; the event type is read through `pos`. */
+typedef struct cell_key {
+	int64_t customer_key;
+	int64_t cell;
+	uint32_t pos;
+} cell_key;
+
+/* qsort has no context argument: the batch being summed, one per thread. */
+static _Thread_local const scli_event *cell_events;
+
+static int compare_cells(const void *a, const void *b)
+{
+	const cell_key *x = a, *y = b;
+	const scli_event *ex, *ey;
+	int c;
+
+	if (x->customer_key != y->customer_key)
+		return x->customer_key < y->customer_key ? -1 : 1;
+	if (x->cell != y->cell)
+		return x->cell < y->cell ? -1 : 1;
+	ex = &cell_events[x->pos];
+	ey = &cell_events[y->pos];
+	c = memcmp(ex->event_type, ey->event_type,
+		   ex->event_type_len < ey->event_type_len ? ex->event_type_len
+							   : ey->event_type_len);
+	if (c)
+		return c;
+	return (ex->event_type_len > ey->event_type_len) -
+	       (ex->event_type_len < ey->event_type_len);
+}
+
+/* The 15-minute floor, toward minus infinity so that pre-1970 events land in
+ * the cell that contains them. */
+static int64_t cell_floor(int64_t ts_us)
+{
+	int64_t r = ts_us % CELL_US;
+
+	return ts_us - (r < 0 ? r + CELL_US : r);
+}
+
+static int step_done(sqlite3_stmt *st, sqlite3 *db, const char *what)
+{
+	int error = 0;
+
+	if (sqlite3_step(st) != SQLITE_DONE)
+		error = sqlite_repo_error(db, what);
+	sqlite3_reset(st);
+	return error;
+}
+
+/* The customer's key in the dictionary, adding the customer when it is new.
+ * Runs under the batch's write lock, so nobody adds it in between. */
+static int customer_key(int64_t *key_out, sqlite_repo *s, const scli_event *ev)
+{
+	sqlite3_stmt *st = s->find_customer;
+	int error = 0, rc;
+
+	if (sqlite3_bind_text(st, 1, ev->customer_id, ev->customer_id_len, SQLITE_STATIC)) {
+		error = sqlite_repo_error(s->db, "binding a customer id");
+		goto done;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*key_out = sqlite3_column_int64(st, 0);
+		goto done;
+	}
+	if (rc != SQLITE_DONE) {
+		error = sqlite_repo_error(s->db, "looking up a customer");
+		goto done;
+	}
+	st = s->insert_customer;
+	if (sqlite3_bind_text(st, 1, ev->customer_id, ev->customer_id_len, SQLITE_STATIC)) {
+		error = sqlite_repo_error(s->db, "binding a customer id");
+		goto done;
+	}
+	if ((error = step_done(st, s->db, "adding a customer")) < 0)
+		goto done;
+	*key_out = sqlite3_last_insert_rowid(s->db);
+done:
+	sqlite3_reset(st);
+	sqlite3_reset(s->find_customer);
+	return error;
+}
+
+static uint32_t customer_hash(const scli_event *ev)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < ev->customer_id_len; i++)
+		h = (h ^ (unsigned char)ev->customer_id[i]) * 16777619u;
+	return h;
+}
+
+static int same_customer(const scli_event *a, const scli_event *b)
+{
+	return a->customer_id_len == b->customer_id_len &&
+	       !memcmp(a->customer_id, b->customer_id, a->customer_id_len);
+}
+
+/*
+ * Fill keyed[i] (customer key, identity key at variant 0, position) for each of
+ * the `kept` distinct events order[] names. A batch holds few customers and the
+ * ordered batch has each one's events in long runs, so the dictionary is asked
+ * once per customer per batch: a run reuses its predecessor's key, and a small
+ * hash table remembers the customers met in this batch.
+ */
+static int key_events(keyed_event *keyed, sqlite_repo *s, const scli_event *events,
+		      const uint32_t *order, size_t kept)
+{
+	/* slots hold 1 + the index in keyed[] of a customer's first event; 0 is empty */
+	uint32_t *slots = NULL;
+	size_t cap = 16, i, slot;
+	int error = 0;
+
+	while (cap < 2 * kept)
+		cap *= 2;
+	if (!(slots = scli_calloc(cap, sizeof(*slots)))) {
+		error = scli_error_set(SCLI_ENOMEM, "out of memory for a batch's customers");
+		goto done;
+	}
+	for (i = 0; i < kept; i++) {
+		const scli_event *ev = &events[order[i]];
+
+		keyed[i].pos = order[i];
+		keyed[i].variant = 0;
+		repo_id_key(keyed[i].id_key, &s->secret, ev, 0);
+		if (i > 0 && same_customer(ev, &events[keyed[i - 1].pos])) {
+			keyed[i].customer_key = keyed[i - 1].customer_key;
+			continue;
+		}
+		for (slot = customer_hash(ev) & (cap - 1); slots[slot];
+		     slot = (slot + 1) & (cap - 1))
+			if (same_customer(ev, &events[keyed[slots[slot] - 1].pos]))
+				break;
+		if (slots[slot]) {
+			keyed[i].customer_key = keyed[slots[slot] - 1].customer_key;
+			continue;
+		}
+		if ((error = customer_key(&keyed[i].customer_key, s, ev)) < 0)
+			goto done;
+		slots[slot] = (uint32_t)i + 1;
+	}
+done:
+	scli_free(slots);
+	return error;
+}
+
+/* Try to insert one event at its key; *outcome_out: 1 inserted, 0 a duplicate
+ * (its own identity is stored there), -1 the key belongs to another identity. */
+static int insert_keyed(int *outcome_out, sqlite_repo *s, const keyed_event *k,
+			const scli_event *ev)
 {
 	sqlite3_stmt *st = s->insert_event;
+	const unsigned char *stored;
+	int error = 0, rc;
+
+	*outcome_out = 0;
+	/* SQLITE_STATIC: the event and its key outlive the step; no copy needed. */
+	if (sqlite3_bind_int64(st, 1, k->customer_key) ||
+	    sqlite3_bind_blob(st, 2, k->id_key, REPO_ID_KEY_BYTES, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 3, ev->transaction_id, ev->transaction_id_len, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 4, ev->event_type, ev->event_type_len, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 5, ev->ts_us)) {
+		error = sqlite_repo_error(s->db, "binding an event");
+		sqlite3_reset(st);
+		goto done;
+	}
+	if ((error = step_done(st, s->db, "inserting an event")) < 0)
+		goto done;
+	if (sqlite3_changes(s->db) == 1) {
+		*outcome_out = 1;
+		goto done;
+	}
+	/* The key is taken: by this identity (a duplicate) or, rarely, another one. */
+	st = s->probe_event;
+	if (sqlite3_bind_int64(st, 1, k->customer_key) ||
+	    sqlite3_bind_blob(st, 2, k->id_key, REPO_ID_KEY_BYTES, SQLITE_STATIC)) {
+		error = sqlite_repo_error(s->db, "binding an identity key");
+		goto done;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		error = rc == SQLITE_DONE
+			    ? scli_error_set(SCLI_ERROR, "sqlite: an identity key vanished in the "
+							 "batch's own transaction")
+			    : sqlite_repo_error(s->db, "probing an identity key");
+		goto done;
+	}
+	stored = sqlite3_column_text(st, 0);
+	if (!stored && sqlite3_errcode(s->db) == SQLITE_NOMEM) {
+		error = sqlite_repo_error(s->db, "probing an identity key");
+		goto done;
+	}
+	*outcome_out = stored && (size_t)sqlite3_column_bytes(st, 0) == ev->transaction_id_len &&
+			       !memcmp(stored, ev->transaction_id, ev->transaction_id_len)
+			   ? 0
+			   : -1;
+done:
+	sqlite3_reset(s->probe_event);
+	return error;
+}
+
+/*
+ * Insert the `nk` keyed events (distinct identities), appending the customer
+ * key and position of those that were new to inserted[] (*ninserted_out of
+ * them; their cells are left to the rollup). Each round
+ * goes through its events in key order; an event whose key holds another
+ * identity's row tries its next variant in the next round, until it meets
+ * either its own identity (a duplicate) or a free slot. Slots are never freed,
+ * so the first free slot of the chain is where no copy of it can be stored.
+ * Two identities of one batch sharing a key are handled the same way: the
+ * second meets the first, inserted moments before.
+ */
+static int insert_keyed_events(size_t *ninserted_out, cell_key *inserted, sqlite_repo *s,
+			       const scli_event *events, keyed_event *keyed, size_t nk)
+{
+	size_t i, next, ninserted = 0;
+	int error = 0, outcome;
+
+	while (nk) {
+		qsort(keyed, nk, sizeof(*keyed), compare_keyed);
+		for (i = next = 0; i < nk; i++) {
+			const scli_event *ev = &events[keyed[i].pos];
+
+			if ((error = insert_keyed(&outcome, s, &keyed[i], ev)) < 0)
+				goto done;
+			if (outcome > 0) {
+				inserted[ninserted].customer_key = keyed[i].customer_key;
+				inserted[ninserted++].pos = keyed[i].pos;
+			} else if (outcome < 0) {
+				if (keyed[i].variant == UINT32_MAX) {
+					error = scli_error_set(
+					    SCLI_ERROR, "sqlite: no free identity key variant");
+					goto done;
+				}
+				keyed[next] = keyed[i];
+				keyed[next].variant++;
+				repo_id_key(keyed[next].id_key, &s->secret, ev,
+					    keyed[next].variant);
+				next++;
+			}
+		}
+		nk = next;
+	}
+done:
+	*ninserted_out = ninserted;
+	return error;
+}
+
+static int prepare_store(sqlite_repo *s)
+{
+	int error;
+
+	if ((error = sqlite_repo_prepare(&s->insert_event, s->db, INSERT_EVENT_SQL)) < 0 ||
+	    (error = sqlite_repo_prepare(&s->probe_event, s->db, PROBE_EVENT_SQL)) < 0 ||
+	    (error = sqlite_repo_prepare(&s->find_customer, s->db, FIND_CUSTOMER_SQL)) < 0 ||
+	    (error = sqlite_repo_prepare(&s->insert_customer, s->db, INSERT_CUSTOMER_SQL)) < 0)
+		return error;
+	return sqlite_repo_load_secret(s);
+}
+
+/* Key and insert the `kept` distinct events order[] names; the new ones go to
+ * inserted[] (room for `kept`). */
+static int store_distinct(size_t *ninserted_out, cell_key *inserted, sqlite_repo *s,
+			  const scli_event *events, const uint32_t *order, size_t kept)
+{
+	keyed_event *keyed = NULL;
+	int error = 0;
+
+	*ninserted_out = 0;
+	if (!kept)
+		goto done;
+	if (!(keyed = scli_malloc(kept * sizeof(*keyed)))) {
+		error =
+		    scli_error_set(SCLI_ENOMEM, "out of memory for a batch of %zu events", kept);
+		goto done;
+	}
+	if ((error = key_events(keyed, s, events, order, kept)) < 0)
+		goto done;
+	error = insert_keyed_events(ninserted_out, inserted, s, events, keyed, kept);
+done:
+	scli_free(keyed);
+	return error;
+}
+
+int sqlite_repo_store_events(size_t *inserted_out, sqlite_repo *s, const scli_event *events,
+			     size_t n)
+{
+	uint32_t *order = NULL;
+	cell_key *inserted = NULL;
+	size_t i;
 	int error = 0;
 
 	*inserted_out = 0;
-	/* SQLITE_STATIC: the event outlives the step; no copy needed. */
-	if (sqlite3_bind_text(st, 1, ev->customer_id, ev->customer_id_len, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st, 2, ev->transaction_id, ev->transaction_id_len, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st, 3, ev->event_type, ev->event_type_len, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 4, ev->ts_us)) {
-		error = sqlite_repo_error(s->db, "binding an event");
+	if (!n)
+		goto done;
+	if ((error = prepare_store(s)) < 0)
+		goto done;
+	if (!(order = scli_malloc(n * sizeof(*order))) ||
+	    !(inserted = scli_malloc(n * sizeof(*inserted)))) {
+		error = scli_error_set(SCLI_ENOMEM, "out of memory for a batch of %zu events", n);
 		goto done;
 	}
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		error = sqlite_repo_error(s->db, "inserting an event");
+	for (i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	error = store_distinct(inserted_out, inserted, s, events, order, n);
+done:
+	scli_free(order);
+	scli_free(inserted);
+	return error;
+}
+
+/* Add the `ninserted` new events to the rollup: summed per (customer, cell,
+ * event type) in C, then one upsert per cell rather than one per event. */
+static int update_rollup(sqlite_repo *s, const scli_event *events, cell_key *cells,
+			 size_t ninserted)
+{
+	sqlite3_stmt *st = s->upsert_rollup;
+	size_t i, j;
+	int error = 0;
+
+	for (i = 0; i < ninserted; i++)
+		cells[i].cell = cell_floor(events[cells[i].pos].ts_us);
+	cell_events = events;
+	qsort(cells, ninserted, sizeof(*cells), compare_cells);
+	for (i = 0; i < ninserted; i = j) {
+		const scli_event *ev = &events[cells[i].pos];
+
+		for (j = i + 1; j < ninserted && !compare_cells(&cells[i], &cells[j]); j++)
+			;
+		if (sqlite3_bind_int64(st, 1, cells[i].customer_key) ||
+		    sqlite3_bind_int64(st, 2, cells[i].cell) ||
+		    sqlite3_bind_text(st, 3, ev->event_type, ev->event_type_len, SQLITE_STATIC) ||
+		    sqlite3_bind_int64(st, 4, (sqlite3_int64)(j - i))) {
+			error = sqlite_repo_error(s->db, "binding a rollup cell");
+			sqlite3_reset(st);
+			break;
+		}
+		if ((error = step_done(st, s->db, "updating the rollup")) < 0)
+			break;
+	}
+	cell_events = NULL;
+	return error;
+}
+
+/* Whether scli_batches holds `digest`: the whole batch is stored already. */
+static int batch_stored(int *stored_out, sqlite_repo *s,
+			const unsigned char digest[REPO_BATCH_DIGEST_BYTES])
+{
+	sqlite3_stmt *st = s->find_batch;
+	int error = 0, rc;
+
+	*stored_out = 0;
+	if (sqlite3_bind_blob(st, 1, digest, REPO_BATCH_DIGEST_BYTES, SQLITE_STATIC)) {
+		error = sqlite_repo_error(s->db, "binding a batch digest");
 		goto done;
 	}
-	*inserted_out = sqlite3_changes(s->db) == 1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*stored_out = 1;
+	else if (rc != SQLITE_DONE)
+		error = sqlite_repo_error(s->db, "looking up a batch");
 done:
 	sqlite3_reset(st);
 	return error;
 }
 
-static int upsert_hour(sqlite_repo *s, const hour_key *key, int64_t count)
+static int record_batch(sqlite_repo *s, const unsigned char digest[REPO_BATCH_DIGEST_BYTES],
+			size_t n, size_t inserted)
 {
-	sqlite3_stmt *st = s->upsert_hourly;
-	int error = 0;
+	sqlite3_stmt *st = s->insert_batch;
+	struct timespec now;
 
-	if (sqlite3_bind_text(st, 1, key->customer_id, key->customer_id_len, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 2, key->hour) || sqlite3_bind_int64(st, 3, count)) {
-		error = sqlite_repo_error(s->db, "binding an hourly count");
-		goto done;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (sqlite3_bind_blob(st, 1, digest, REPO_BATCH_DIGEST_BYTES, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 2, (sqlite3_int64)n) ||
+	    sqlite3_bind_int64(st, 3, (sqlite3_int64)inserted) ||
+	    sqlite3_bind_int64(st, 4, (sqlite3_int64)now.tv_sec * 1000000 + now.tv_nsec / 1000)) {
+		sqlite3_reset(st);
+		return sqlite_repo_error(s->db, "binding a batch");
 	}
-	if (sqlite3_step(st) != SQLITE_DONE)
-		error = sqlite_repo_error(s->db, "updating the hourly rollup");
-done:
-	sqlite3_reset(st);
-	return error;
+	return step_done(st, s->db, "recording a batch");
 }
 
 int sqlite_repo_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_repo *r,
 			    const scli_event *events, size_t n)
 {
 	sqlite_repo *s = (sqlite_repo *)r;
-	hour_key *keys = NULL;
+	unsigned char digest[REPO_BATCH_DIGEST_BYTES];
 	uint32_t *order = NULL;
-	size_t i, nkeys = 0, kept = 0;
-	int error = 0, inserted;
+	cell_key *inserted = NULL;
+	keyed_event *keyed = NULL;
+	size_t kept = 0, ninserted = 0;
+	int error = 0, stored;
 
 	*inserted_out = *duplicates_out = 0;
 	if (!n)
 		goto done;
-	if ((error = sqlite_repo_prepare(&s->insert_event, s->db, INSERT_EVENT_SQL)) < 0 ||
-	    (error = sqlite_repo_prepare(&s->upsert_hourly, s->db, UPSERT_HOURLY_SQL)) < 0)
+	if ((error = prepare_store(s)) < 0 ||
+	    (error = sqlite_repo_prepare(&s->upsert_rollup, s->db, UPSERT_ROLLUP_SQL)) < 0 ||
+	    (error = sqlite_repo_prepare(&s->find_batch, s->db, FIND_BATCH_SQL)) < 0 ||
+	    (error = sqlite_repo_prepare(&s->insert_batch, s->db, INSERT_BATCH_SQL)) < 0)
 		goto done;
-	if (!(keys = scli_malloc(n * sizeof(*keys))) ||
-	    !(order = scli_malloc(n * sizeof(*order)))) {
+	if (!(order = scli_malloc(n * sizeof(*order))) ||
+	    !(inserted = scli_malloc(n * sizeof(*inserted))) ||
+	    !(keyed = scli_malloc(n * sizeof(*keyed)))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory for a batch of %zu events", n);
 		goto done;
 	}
-	/* Copies of one identity inside the batch are dropped here (the first one in
-	 * the file wins) and the rest inserted in primary-key order, which walks the
-	 * B-tree forward instead of jumping around it. */
+	/* The digest covers the batch as handed in (all n events, file order). */
+	if ((error = repo_batch_digest(digest, &s->secret, events, n)) < 0)
+		goto done;
+	/* Copies of one identity inside the batch are dropped here, the first one
+	 * in the file kept. */
 	if ((error = scli_events_order_unique(&kept, order, events, n)) < 0)
 		goto done;
 	/* IMMEDIATE takes the write lock now, so a concurrent load waits here (busy
-	 * timeout) rather than failing later on a lock upgrade. */
-	if ((error = sqlite_repo_exec(s->db, "BEGIN IMMEDIATE", "starting a batch")) < 0)
+	 * timeout) rather than failing later on a lock upgrade, and the digest
+	 * checked next cannot be recorded by another loader before this commits. */
+	if ((error = sqlite_repo_exec(s->db, "BEGIN IMMEDIATE", "starting a batch")) < 0 ||
+	    (error = batch_stored(&stored, s, digest)) < 0)
 		goto done;
-	for (i = 0; i < kept; i++) {
-		const scli_event *ev = &events[order[i]];
-
-		if ((error = insert_event(&inserted, s, ev)) < 0)
+	if (stored) {
+		/* A killed load's committed batch, or the same file again. */
+		if ((error = sqlite_repo_exec(s->db, "ROLLBACK", "skipping a stored batch")) < 0)
 			goto done;
-		if (!inserted)
-			continue;
-		keys[nkeys].customer_id = ev->customer_id;
-		keys[nkeys].customer_id_len = ev->customer_id_len;
-		keys[nkeys].hour = scli_hour_floor(ev->ts_us);
-		nkeys++;
-	}
-	/* One upsert per (customer, hour), not per event: sort, then sum runs. */
-	qsort(keys, nkeys, sizeof(*keys), compare_hour_keys);
-	for (i = 0; i < nkeys;) {
-		size_t j = i + 1;
-
-		while (j < nkeys && !compare_hour_keys(&keys[i], &keys[j]))
-			j++;
-		if ((error = upsert_hour(s, &keys[i], (int64_t)(j - i))) < 0)
-			goto done;
-		i = j;
-	}
-	if ((error = sqlite_repo_exec(s->db, "COMMIT", "committing a batch")) < 0)
+		*duplicates_out = n;
 		goto done;
-	*inserted_out = nkeys;
-	*duplicates_out = n - nkeys;
+	}
+	if ((error = key_events(keyed, s, events, order, kept)) < 0 ||
+	    (error = insert_keyed_events(&ninserted, inserted, s, events, keyed, kept)) < 0)
+		goto done;
+	if ((error = update_rollup(s, events, inserted, ninserted)) < 0 ||
+	    (error = record_batch(s, digest, n, ninserted)) < 0 ||
+	    (error = sqlite_repo_exec(s->db, "COMMIT", "committing a batch")) < 0)
+		goto done;
+	*inserted_out = ninserted;
+	*duplicates_out = n - ninserted;
 done:
 	if (error < 0)
 		sqlite_repo_rollback(s->db);
-	scli_free(keys);
 	scli_free(order);
+	scli_free(inserted);
+	scli_free(keyed);
 	return error;
 }
