@@ -8,6 +8,7 @@
  * sqlite_count.c (hourly counts), sqlite_ledger.c (the load ledger).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -76,8 +77,10 @@ static void sqlite_free(scli_repo *r)
 
 	if (!s)
 		return;
-	sqlite3_finalize(s->insert_event);
-	sqlite3_finalize(s->probe_event);
+	sqlite3_finalize(s->insert_key);
+	sqlite3_finalize(s->append_event);
+	sqlite3_finalize(s->next_event_id);
+	sqlite3_finalize(s->probe_key);
 	sqlite3_finalize(s->upsert_rollup);
 	sqlite3_finalize(s->find_customer);
 	sqlite3_finalize(s->insert_customer);
@@ -175,9 +178,21 @@ int scli_repo_sqlite_open(scli_repo **out, const char *path, int create)
 	/* Random transaction ids touch most index pages in every batch: a larger
 	 * cache and rarer checkpoints cut the load of the real 147k-row file from
 	 * about 1.5 s to about 1 s, for at most 32 MiB of RAM and a 16 MiB WAL. */
-	if ((error = sqlite_repo_exec(s->db, "PRAGMA cache_size=-16384",
-				      "setting the cache size")) < 0 ||
-	    (error = sqlite_repo_exec(s->db, "PRAGMA wal_autocheckpoint=4000",
+	{
+		char sql[128];
+		const char *c = getenv("SCLI_SQLITE_CACHE_MIB"),
+			   *m = getenv("SCLI_SQLITE_MMAP_MIB");
+		snprintf(sql, sizeof sql, "PRAGMA cache_size=-%ld", (c ? atol(c) : 16) * 1024);
+		if ((error = sqlite_repo_exec(s->db, sql, "x")) < 0)
+			goto done;
+		snprintf(sql, sizeof sql, "PRAGMA mmap_size=%ld", (m ? atol(m) : 0) * 1048576);
+		if ((error = sqlite_repo_exec(s->db, sql, "x")) < 0)
+			goto done;
+	}
+	if ((error = 0) < 0 ||
+	    (error = sqlite_repo_exec(s->db,
+				      getenv("SCLI_CKPT") ? getenv("SCLI_CKPT")
+							  : "PRAGMA wal_autocheckpoint=4000",
 				      "setting checkpoints")) < 0)
 		goto done;
 	if (!s->has_identity) /* created by the open */

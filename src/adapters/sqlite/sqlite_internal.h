@@ -18,8 +18,10 @@ typedef struct sqlite_repo {
 	scli_repo base; /* must be first: scli_repo * <-> sqlite_repo * */
 	sqlite3 *db;
 	/* Prepared lazily: the tables do not exist before init-db. */
-	sqlite3_stmt *insert_event;
-	sqlite3_stmt *probe_event;
+	sqlite3_stmt *insert_key;
+	sqlite3_stmt *append_event;
+	sqlite3_stmt *next_event_id;
+	sqlite3_stmt *probe_key;
 	sqlite3_stmt *upsert_rollup;
 	sqlite3_stmt *find_customer;
 	sqlite3_stmt *insert_customer;

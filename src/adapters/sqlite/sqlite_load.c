@@ -4,8 +4,10 @@
  * keys, computes each event's 16-byte identity key and the batch's digest, and
  * sums the rollup per (customer, 15-minute cell, event type). One IMMEDIATE
  * transaction then checks the per-batch ledger (a batch already stored whole is
- * skipped without a probe), inserts the events in key order (the key tree is
- * walked forward), upserts each rollup cell once and records the digest.
+ * skipped without a probe), inserts the identity keys in key order into the
+ * narrow key tree (the one random-order index; walked forward), appends the new
+ * events in (customer, time) order so that the (customer_key, ts_us) index is
+ * walked forward too, upserts each rollup cell once and records the digest.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +22,23 @@
  * are multiples of 15 minutes) is made of whole cells. */
 #define CELL_US (15 * 60 * INT64_C(1000000))
 
-static const char *const INSERT_EVENT_SQL =
-    "INSERT INTO scli_events (customer_key, id_key, transaction_id, event_type, ts_us)"
-    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+static const char *const INSERT_KEY_SQL =
+    "INSERT INTO scli_event_keys (customer_key, id_key, event_id) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT DO NOTHING";
 
-static const char *const PROBE_EVENT_SQL =
-    "SELECT transaction_id FROM scli_events WHERE customer_key = ?1 AND id_key = ?2";
+static const char *const APPEND_EVENT_SQL =
+    "INSERT INTO scli_events (event_id, customer_key, transaction_id, event_type, ts_us)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/* The event holding a key; its row is missing when it is this batch's own, not
+ * yet appended. */
+static const char *const PROBE_KEY_SQL =
+    "SELECT k.event_id, e.transaction_id FROM scli_event_keys AS k"
+    " LEFT JOIN scli_events AS e ON e.event_id = k.event_id"
+    " WHERE k.customer_key = ?1 AND k.id_key = ?2";
+
+static const char *const NEXT_EVENT_ID_SQL =
+    "SELECT coalesce(max(event_id), 0) + 1 FROM scli_events";
 
 static const char *const UPSERT_ROLLUP_SQL =
     "INSERT INTO scli_rollup (customer_key, cell_us, event_type, count) VALUES (?1, ?2, ?3, ?4)"
@@ -43,9 +56,11 @@ static const char *const INSERT_BATCH_SQL =
     "INSERT INTO scli_batches (digest, events, inserted, stored_us) VALUES (?1, ?2, ?3, ?4)";
 
 /* One distinct event on its way in: where it is in the batch, its customer's
- * key and its identity key at the variant it is trying. */
+ * key, the id it gets if it is new, and its identity key at the variant it is
+ * trying. */
 typedef struct keyed_event {
 	int64_t customer_key;
+	int64_t event_id;
 	unsigned char id_key[REPO_ID_KEY_BYTES];
 	uint32_t pos;
 	uint32_t variant;
@@ -60,19 +75,40 @@ static int compare_keyed(const void *a, const void *b)
 	return repo_id_key_cmp(x->id_key, y->id_key);
 }
 
-/* An inserted event's rollup cell; the event type is read through `pos`. */
-typedef struct cell_key {
+/* An event found new: appended by event id, then summed into its rollup cell
+ * (the event type is read through `pos`). */
+typedef struct new_event {
 	int64_t customer_key;
+	int64_t event_id;
 	int64_t cell;
 	uint32_t pos;
-} cell_key;
+} new_event;
 
-/* qsort has no context argument: the batch being summed, one per thread. */
-static _Thread_local const scli_event *cell_events;
+/* qsort has no context argument: the batch being sorted, one per thread. */
+static _Thread_local const scli_event *sort_events;
+
+static int compare_customer_time(const void *a, const void *b)
+{
+	const keyed_event *x = a, *y = b;
+	int64_t tx = sort_events[x->pos].ts_us, ty = sort_events[y->pos].ts_us;
+
+	if (x->customer_key != y->customer_key)
+		return x->customer_key < y->customer_key ? -1 : 1;
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int compare_event_ids(const void *a, const void *b)
+{
+	const new_event *x = a, *y = b;
+
+	return (x->event_id > y->event_id) - (x->event_id < y->event_id);
+}
 
 static int compare_cells(const void *a, const void *b)
 {
-	const cell_key *x = a, *y = b;
+	const new_event *x = a, *y = b;
 	const scli_event *ex, *ey;
 	int c;
 
@@ -80,8 +116,8 @@ static int compare_cells(const void *a, const void *b)
 		return x->customer_key < y->customer_key ? -1 : 1;
 	if (x->cell != y->cell)
 		return x->cell < y->cell ? -1 : 1;
-	ex = &cell_events[x->pos];
-	ey = &cell_events[y->pos];
+	ex = &sort_events[x->pos];
+	ey = &sort_events[y->pos];
 	c = memcmp(ex->event_type, ey->event_type,
 		   ex->event_type_len < ey->event_type_len ? ex->event_type_len
 							   : ey->event_type_len);
@@ -208,34 +244,56 @@ done:
 	return error;
 }
 
-/* Try to insert one event at its key; *outcome_out: 1 inserted, 0 a duplicate
- * (its own identity is stored there), -1 the key belongs to another identity. */
-static int insert_keyed(int *outcome_out, sqlite_repo *s, const keyed_event *k,
-			const scli_event *ev)
+/* What one pass of inserts needs besides the statements: the batch, and its
+ * events in event-id order (to tell who holds a key taken in this batch). */
+typedef struct batch_ids {
+	const scli_event *events;
+	int64_t first_id;
+	uint32_t *by_id; /* position of the event with id first_id + i */
+	size_t n;
+} batch_ids;
+
+/* Give the `kept` keyed events the ids they get if they are new: consecutive
+ * from the next free one, in (customer, time) order, so that appending them
+ * walks the (customer_key, ts_us) index forward. An event found to be a
+ * duplicate leaves its id unused. */
+static int assign_event_ids(batch_ids *ids, sqlite_repo *s, keyed_event *keyed, size_t kept)
 {
-	sqlite3_stmt *st = s->insert_event;
-	const unsigned char *stored;
+	sqlite3_stmt *st = s->next_event_id;
+	size_t i;
+	int error = 0;
+
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		error = sqlite_repo_error(s->db, "reading the last event id");
+		goto done;
+	}
+	ids->first_id = sqlite3_column_int64(st, 0);
+	sort_events = ids->events;
+	qsort(keyed, kept, sizeof(*keyed), compare_customer_time);
+	sort_events = NULL;
+	for (i = 0; i < kept; i++) {
+		keyed[i].event_id = ids->first_id + (int64_t)i;
+		ids->by_id[i] = keyed[i].pos;
+	}
+	ids->n = kept;
+done:
+	sqlite3_reset(st);
+	return error;
+}
+
+/* Who holds the key `k` tried: compare that event's transaction id with k's.
+ * *own_out: 1 the same identity (a duplicate), 0 another one (a collision). */
+static int key_holder_is_own(int *own_out, sqlite_repo *s, const batch_ids *ids,
+			     const keyed_event *k)
+{
+	sqlite3_stmt *st = s->probe_key;
+	const scli_event *ev = &ids->events[k->pos];
+	const char *stored;
+	size_t len;
+	int64_t holder;
 	int error = 0, rc;
 
-	*outcome_out = 0;
-	/* SQLITE_STATIC: the event and its key outlive the step; no copy needed. */
-	if (sqlite3_bind_int64(st, 1, k->customer_key) ||
-	    sqlite3_bind_blob(st, 2, k->id_key, REPO_ID_KEY_BYTES, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st, 3, ev->transaction_id, ev->transaction_id_len, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st, 4, ev->event_type, ev->event_type_len, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 5, ev->ts_us)) {
-		error = sqlite_repo_error(s->db, "binding an event");
-		sqlite3_reset(st);
-		goto done;
-	}
-	if ((error = step_done(st, s->db, "inserting an event")) < 0)
-		goto done;
-	if (sqlite3_changes(s->db) == 1) {
-		*outcome_out = 1;
-		goto done;
-	}
-	/* The key is taken: by this identity (a duplicate) or, rarely, another one. */
-	st = s->probe_event;
+	*own_out = 0;
 	if (sqlite3_bind_int64(st, 1, k->customer_key) ||
 	    sqlite3_bind_blob(st, 2, k->id_key, REPO_ID_KEY_BYTES, SQLITE_STATIC)) {
 		error = sqlite_repo_error(s->db, "binding an identity key");
@@ -249,47 +307,85 @@ static int insert_keyed(int *outcome_out, sqlite_repo *s, const keyed_event *k,
 			    : sqlite_repo_error(s->db, "probing an identity key");
 		goto done;
 	}
-	stored = sqlite3_column_text(st, 0);
-	if (!stored && sqlite3_errcode(s->db) == SQLITE_NOMEM) {
-		error = sqlite_repo_error(s->db, "probing an identity key");
-		goto done;
+	holder = sqlite3_column_int64(st, 0);
+	if (holder >= ids->first_id && holder - ids->first_id < (int64_t)ids->n) {
+		/* taken moments ago by an event of this batch, not appended yet */
+		const scli_event *other = &ids->events[ids->by_id[holder - ids->first_id]];
+
+		stored = other->transaction_id;
+		len = other->transaction_id_len;
+	} else {
+		stored = (const char *)sqlite3_column_text(st, 1);
+		len = (size_t)sqlite3_column_bytes(st, 1);
+		if (!stored) {
+			error = sqlite3_errcode(s->db) == SQLITE_NOMEM
+				    ? sqlite_repo_error(s->db, "probing an identity key")
+				    : scli_error_set(SCLI_ERROR,
+						     "sqlite: identity key of a missing event %lld",
+						     (long long)holder);
+			goto done;
+		}
 	}
-	*outcome_out = stored && (size_t)sqlite3_column_bytes(st, 0) == ev->transaction_id_len &&
-			       !memcmp(stored, ev->transaction_id, ev->transaction_id_len)
-			   ? 0
-			   : -1;
+	*own_out = len == ev->transaction_id_len && !memcmp(stored, ev->transaction_id, len);
 done:
-	sqlite3_reset(s->probe_event);
+	sqlite3_reset(st);
 	return error;
 }
 
-/*
- * Insert the `nk` keyed events (distinct identities), appending the customer
- * key and position of those that were new to inserted[] (*ninserted_out of
- * them; their cells are left to the rollup). Each round
- * goes through its events in key order; an event whose key holds another
- * identity's row tries its next variant in the next round, until it meets
- * either its own identity (a duplicate) or a free slot. Slots are never freed,
- * so the first free slot of the chain is where no copy of it can be stored.
- * Two identities of one batch sharing a key are handled the same way: the
- * second meets the first, inserted moments before.
- */
-static int insert_keyed_events(size_t *ninserted_out, cell_key *inserted, sqlite_repo *s,
-			       const scli_event *events, keyed_event *keyed, size_t nk)
+/* Try one event's key; *outcome_out: 1 the key was free (taken now), 0 a
+ * duplicate (its own identity holds the key), -1 another identity holds it. */
+static int insert_key(int *outcome_out, sqlite_repo *s, const batch_ids *ids, const keyed_event *k)
 {
-	size_t i, next, ninserted = 0;
+	sqlite3_stmt *st = s->insert_key;
+	int error = 0, own;
+
+	*outcome_out = 0;
+	/* SQLITE_STATIC: the key outlives the step; no copy needed. */
+	if (sqlite3_bind_int64(st, 1, k->customer_key) ||
+	    sqlite3_bind_blob(st, 2, k->id_key, REPO_ID_KEY_BYTES, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 3, k->event_id)) {
+		error = sqlite_repo_error(s->db, "binding an identity key");
+		sqlite3_reset(st);
+		return error;
+	}
+	if ((error = step_done(st, s->db, "inserting an identity key")) < 0)
+		return error;
+	if (sqlite3_changes(s->db) == 1) {
+		*outcome_out = 1;
+		return 0;
+	}
+	/* The key is taken: by this identity (a duplicate) or, rarely, another one. */
+	if ((error = key_holder_is_own(&own, s, ids, k)) < 0)
+		return error;
+	*outcome_out = own ? 0 : -1;
+	return 0;
+}
+
+/*
+ * Insert the keys of the `nk` keyed events (distinct identities), appending
+ * each new event to fresh[] (*nfresh_out of them). Each round goes through its
+ * events in key order; an event whose key holds another identity tries its
+ * next variant in the next round, until it meets either its own identity (a
+ * duplicate) or a free slot. Slots are never freed, so the first free slot of
+ * the chain is where no copy of it can be stored. Two identities of one batch
+ * sharing a key are handled the same way: the second meets the first, whose
+ * key went in moments before.
+ */
+static int insert_keys(size_t *nfresh_out, new_event *fresh, sqlite_repo *s, const batch_ids *ids,
+		       keyed_event *keyed, size_t nk)
+{
+	size_t i, next, nfresh = 0;
 	int error = 0, outcome;
 
 	while (nk) {
 		qsort(keyed, nk, sizeof(*keyed), compare_keyed);
 		for (i = next = 0; i < nk; i++) {
-			const scli_event *ev = &events[keyed[i].pos];
-
-			if ((error = insert_keyed(&outcome, s, &keyed[i], ev)) < 0)
+			if ((error = insert_key(&outcome, s, ids, &keyed[i])) < 0)
 				goto done;
 			if (outcome > 0) {
-				inserted[ninserted].customer_key = keyed[i].customer_key;
-				inserted[ninserted++].pos = keyed[i].pos;
+				fresh[nfresh].customer_key = keyed[i].customer_key;
+				fresh[nfresh].event_id = keyed[i].event_id;
+				fresh[nfresh++].pos = keyed[i].pos;
 			} else if (outcome < 0) {
 				if (keyed[i].variant == UINT32_MAX) {
 					error = scli_error_set(
@@ -298,15 +394,41 @@ static int insert_keyed_events(size_t *ninserted_out, cell_key *inserted, sqlite
 				}
 				keyed[next] = keyed[i];
 				keyed[next].variant++;
-				repo_id_key(keyed[next].id_key, &s->secret, ev,
-					    keyed[next].variant);
+				repo_id_key(keyed[next].id_key, &s->secret,
+					    &ids->events[keyed[next].pos], keyed[next].variant);
 				next++;
 			}
 		}
 		nk = next;
 	}
 done:
-	*ninserted_out = ninserted;
+	*nfresh_out = nfresh;
+	return error;
+}
+
+/* Append the new events in event-id order: (customer, time). */
+static int append_events(sqlite_repo *s, const scli_event *events, new_event *fresh, size_t nfresh)
+{
+	sqlite3_stmt *st = s->append_event;
+	size_t i;
+	int error = 0;
+
+	qsort(fresh, nfresh, sizeof(*fresh), compare_event_ids);
+	for (i = 0; i < nfresh && !error; i++) {
+		const scli_event *ev = &events[fresh[i].pos];
+
+		if (sqlite3_bind_int64(st, 1, fresh[i].event_id) ||
+		    sqlite3_bind_int64(st, 2, fresh[i].customer_key) ||
+		    sqlite3_bind_text(st, 3, ev->transaction_id, ev->transaction_id_len,
+				      SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 4, ev->event_type, ev->event_type_len, SQLITE_STATIC) ||
+		    sqlite3_bind_int64(st, 5, ev->ts_us)) {
+			error = sqlite_repo_error(s->db, "binding an event");
+			sqlite3_reset(st);
+		} else {
+			error = step_done(st, s->db, "appending an event");
+		}
+	}
 	return error;
 }
 
@@ -314,85 +436,101 @@ static int prepare_store(sqlite_repo *s)
 {
 	int error;
 
-	if ((error = sqlite_repo_prepare(&s->insert_event, s->db, INSERT_EVENT_SQL)) < 0 ||
-	    (error = sqlite_repo_prepare(&s->probe_event, s->db, PROBE_EVENT_SQL)) < 0 ||
+	if ((error = sqlite_repo_prepare(&s->insert_key, s->db, INSERT_KEY_SQL)) < 0 ||
+	    (error = sqlite_repo_prepare(&s->append_event, s->db, APPEND_EVENT_SQL)) < 0 ||
+	    (error = sqlite_repo_prepare(&s->next_event_id, s->db, NEXT_EVENT_ID_SQL)) < 0 ||
+	    (error = sqlite_repo_prepare(&s->probe_key, s->db, PROBE_KEY_SQL)) < 0 ||
 	    (error = sqlite_repo_prepare(&s->find_customer, s->db, FIND_CUSTOMER_SQL)) < 0 ||
 	    (error = sqlite_repo_prepare(&s->insert_customer, s->db, INSERT_CUSTOMER_SQL)) < 0)
 		return error;
 	return sqlite_repo_load_secret(s);
 }
 
-/* Key and insert the `kept` distinct events order[] names; the new ones go to
- * inserted[] (room for `kept`). */
-static int store_distinct(size_t *ninserted_out, cell_key *inserted, sqlite_repo *s,
-			  const scli_event *events, const uint32_t *order, size_t kept)
-{
-	keyed_event *keyed = NULL;
-	int error = 0;
+/* A batch's working memory, room for n events each. */
+typedef struct batch_work {
+	uint32_t *order;
+	uint32_t *by_id;
+	keyed_event *keyed;
+	new_event *fresh;
+} batch_work;
 
-	*ninserted_out = 0;
+static int batch_work_alloc(batch_work *w, size_t n)
+{
+	memset(w, 0, sizeof(*w));
+	if (!(w->order = scli_malloc(n * sizeof(*w->order))) ||
+	    !(w->by_id = scli_malloc(n * sizeof(*w->by_id))) ||
+	    !(w->keyed = scli_malloc(n * sizeof(*w->keyed))) ||
+	    !(w->fresh = scli_malloc(n * sizeof(*w->fresh))))
+		return scli_error_set(SCLI_ENOMEM, "out of memory for a batch of %zu events", n);
+	return 0;
+}
+
+static void batch_work_free(batch_work *w)
+{
+	scli_free(w->order);
+	scli_free(w->by_id);
+	scli_free(w->keyed);
+	scli_free(w->fresh);
+}
+
+/* Store the `kept` distinct events w->order names, inside the caller's
+ * transaction; the new ones end in w->fresh (*nfresh_out of them), in event-id
+ * order. */
+static int store_distinct(size_t *nfresh_out, batch_work *w, sqlite_repo *s,
+			  const scli_event *events, size_t kept)
+{
+	batch_ids ids = {.events = events, .by_id = w->by_id};
+	int error;
+
+	*nfresh_out = 0;
 	if (!kept)
-		goto done;
-	if (!(keyed = scli_malloc(kept * sizeof(*keyed)))) {
-		error =
-		    scli_error_set(SCLI_ENOMEM, "out of memory for a batch of %zu events", kept);
-		goto done;
-	}
-	if ((error = key_events(keyed, s, events, order, kept)) < 0)
-		goto done;
-	error = insert_keyed_events(ninserted_out, inserted, s, events, keyed, kept);
-done:
-	scli_free(keyed);
-	return error;
+		return 0;
+	if ((error = key_events(w->keyed, s, events, w->order, kept)) < 0 ||
+	    (error = assign_event_ids(&ids, s, w->keyed, kept)) < 0 ||
+	    (error = insert_keys(nfresh_out, w->fresh, s, &ids, w->keyed, kept)) < 0)
+		return error;
+	return append_events(s, events, w->fresh, *nfresh_out);
 }
 
 int sqlite_repo_store_events(size_t *inserted_out, sqlite_repo *s, const scli_event *events,
 			     size_t n)
 {
-	uint32_t *order = NULL;
-	cell_key *inserted = NULL;
+	batch_work w = {0};
 	size_t i;
 	int error = 0;
 
 	*inserted_out = 0;
 	if (!n)
 		goto done;
-	if ((error = prepare_store(s)) < 0)
+	if ((error = prepare_store(s)) < 0 || (error = batch_work_alloc(&w, n)) < 0)
 		goto done;
-	if (!(order = scli_malloc(n * sizeof(*order))) ||
-	    !(inserted = scli_malloc(n * sizeof(*inserted)))) {
-		error = scli_error_set(SCLI_ENOMEM, "out of memory for a batch of %zu events", n);
-		goto done;
-	}
 	for (i = 0; i < n; i++)
-		order[i] = (uint32_t)i;
-	error = store_distinct(inserted_out, inserted, s, events, order, n);
+		w.order[i] = (uint32_t)i;
+	error = store_distinct(inserted_out, &w, s, events, n);
 done:
-	scli_free(order);
-	scli_free(inserted);
+	batch_work_free(&w);
 	return error;
 }
 
-/* Add the `ninserted` new events to the rollup: summed per (customer, cell,
- * event type) in C, then one upsert per cell rather than one per event. */
-static int update_rollup(sqlite_repo *s, const scli_event *events, cell_key *cells,
-			 size_t ninserted)
+/* Add the `nfresh` new events to the rollup: summed per (customer, cell, event
+ * type) in C, then one upsert per cell rather than one per event. */
+static int update_rollup(sqlite_repo *s, const scli_event *events, new_event *fresh, size_t nfresh)
 {
 	sqlite3_stmt *st = s->upsert_rollup;
 	size_t i, j;
 	int error = 0;
 
-	for (i = 0; i < ninserted; i++)
-		cells[i].cell = cell_floor(events[cells[i].pos].ts_us);
-	cell_events = events;
-	qsort(cells, ninserted, sizeof(*cells), compare_cells);
-	for (i = 0; i < ninserted; i = j) {
-		const scli_event *ev = &events[cells[i].pos];
+	for (i = 0; i < nfresh; i++)
+		fresh[i].cell = cell_floor(events[fresh[i].pos].ts_us);
+	sort_events = events;
+	qsort(fresh, nfresh, sizeof(*fresh), compare_cells);
+	for (i = 0; i < nfresh; i = j) {
+		const scli_event *ev = &events[fresh[i].pos];
 
-		for (j = i + 1; j < ninserted && !compare_cells(&cells[i], &cells[j]); j++)
+		for (j = i + 1; j < nfresh && !compare_cells(&fresh[i], &fresh[j]); j++)
 			;
-		if (sqlite3_bind_int64(st, 1, cells[i].customer_key) ||
-		    sqlite3_bind_int64(st, 2, cells[i].cell) ||
+		if (sqlite3_bind_int64(st, 1, fresh[i].customer_key) ||
+		    sqlite3_bind_int64(st, 2, fresh[i].cell) ||
 		    sqlite3_bind_text(st, 3, ev->event_type, ev->event_type_len, SQLITE_STATIC) ||
 		    sqlite3_bind_int64(st, 4, (sqlite3_int64)(j - i))) {
 			error = sqlite_repo_error(s->db, "binding a rollup cell");
@@ -402,7 +540,7 @@ static int update_rollup(sqlite_repo *s, const scli_event *events, cell_key *cel
 		if ((error = step_done(st, s->db, "updating the rollup")) < 0)
 			break;
 	}
-	cell_events = NULL;
+	sort_events = NULL;
 	return error;
 }
 
@@ -450,10 +588,8 @@ int sqlite_repo_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_r
 {
 	sqlite_repo *s = (sqlite_repo *)r;
 	unsigned char digest[REPO_BATCH_DIGEST_BYTES];
-	uint32_t *order = NULL;
-	cell_key *inserted = NULL;
-	keyed_event *keyed = NULL;
-	size_t kept = 0, ninserted = 0;
+	batch_work w = {0};
+	size_t kept = 0, nfresh = 0;
 	int error = 0, stored;
 
 	*inserted_out = *duplicates_out = 0;
@@ -462,20 +598,15 @@ int sqlite_repo_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_r
 	if ((error = prepare_store(s)) < 0 ||
 	    (error = sqlite_repo_prepare(&s->upsert_rollup, s->db, UPSERT_ROLLUP_SQL)) < 0 ||
 	    (error = sqlite_repo_prepare(&s->find_batch, s->db, FIND_BATCH_SQL)) < 0 ||
-	    (error = sqlite_repo_prepare(&s->insert_batch, s->db, INSERT_BATCH_SQL)) < 0)
+	    (error = sqlite_repo_prepare(&s->insert_batch, s->db, INSERT_BATCH_SQL)) < 0 ||
+	    (error = batch_work_alloc(&w, n)) < 0)
 		goto done;
-	if (!(order = scli_malloc(n * sizeof(*order))) ||
-	    !(inserted = scli_malloc(n * sizeof(*inserted))) ||
-	    !(keyed = scli_malloc(n * sizeof(*keyed)))) {
-		error = scli_error_set(SCLI_ENOMEM, "out of memory for a batch of %zu events", n);
-		goto done;
-	}
 	/* The digest covers the batch as handed in (all n events, file order). */
 	if ((error = repo_batch_digest(digest, &s->secret, events, n)) < 0)
 		goto done;
 	/* Copies of one identity inside the batch are dropped here, the first one
 	 * in the file kept. */
-	if ((error = scli_events_order_unique(&kept, order, events, n)) < 0)
+	if ((error = scli_events_order_unique(&kept, w.order, events, n)) < 0)
 		goto done;
 	/* IMMEDIATE takes the write lock now, so a concurrent load waits here (busy
 	 * timeout) rather than failing later on a lock upgrade, and the digest
@@ -490,20 +621,16 @@ int sqlite_repo_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_r
 		*duplicates_out = n;
 		goto done;
 	}
-	if ((error = key_events(keyed, s, events, order, kept)) < 0 ||
-	    (error = insert_keyed_events(&ninserted, inserted, s, events, keyed, kept)) < 0)
-		goto done;
-	if ((error = update_rollup(s, events, inserted, ninserted)) < 0 ||
-	    (error = record_batch(s, digest, n, ninserted)) < 0 ||
+	if ((error = store_distinct(&nfresh, &w, s, events, kept)) < 0 ||
+	    (error = update_rollup(s, events, w.fresh, nfresh)) < 0 ||
+	    (error = record_batch(s, digest, n, nfresh)) < 0 ||
 	    (error = sqlite_repo_exec(s->db, "COMMIT", "committing a batch")) < 0)
 		goto done;
-	*inserted_out = ninserted;
-	*duplicates_out = n - ninserted;
+	*inserted_out = nfresh;
+	*duplicates_out = n - nfresh;
 done:
 	if (error < 0)
 		sqlite_repo_rollback(s->db);
-	scli_free(order);
-	scli_free(inserted);
-	scli_free(keyed);
+	batch_work_free(&w);
 	return error;
 }
