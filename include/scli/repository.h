@@ -26,7 +26,12 @@ typedef struct scli_repo_options {
 	bool create;	      /**< create a missing database file (init-db) */
 	int load_connections; /**< PostgreSQL: connections a load stores each batch over, 1..2;
 				 0 = the adapter's default (2) */
+	int cache_mib;	      /**< SQLite: the page cache of the handle in MiB, at least 1;
+				 0 = the adapter's default (SCLI_SQLITE_CACHE_MIB_DEFAULT) */
 } scli_repo_options;
+
+/** The SQLite page cache a handle gets unless scli_repo_options.cache_mib says otherwise. */
+#define SCLI_SQLITE_CACHE_MIB_DEFAULT 64
 
 /**
  * Open the repository `url` names, through the registry; `opts` may be NULL.
