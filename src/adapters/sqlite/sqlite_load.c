@@ -64,15 +64,41 @@ typedef struct keyed_event {
 	unsigned char id_key[REPO_ID_KEY_BYTES];
 	uint32_t pos;
 	uint32_t variant;
+	bool retry; /* its key holds another identity: next variant, next round */
 } keyed_event;
 
-static int compare_keyed(const void *a, const void *b)
+/*
+ * What the batch's two orders sort: a customer key and two unsigned words
+ * (the identity key as two big-endian halves, so that integer order is the
+ * index's memcmp order; or the time and the position), and the keyed event
+ * it stands for. 32 bytes and no pointer to follow: sorting 50,000 of them
+ * costs a fraction of sorting the keyed events by reaching into the batch.
+ */
+typedef struct sort_key {
+	int64_t customer_key;
+	uint64_t a, b;
+	uint32_t index;
+} sort_key;
+
+static int compare_sort_keys(const void *pa, const void *pb)
 {
-	const keyed_event *x = a, *y = b;
+	const sort_key *x = pa, *y = pb;
 
 	if (x->customer_key != y->customer_key)
 		return x->customer_key < y->customer_key ? -1 : 1;
-	return repo_id_key_cmp(x->id_key, y->id_key);
+	if (x->a != y->a)
+		return x->a < y->a ? -1 : 1;
+	return (x->b > y->b) - (x->b < y->b);
+}
+
+static uint64_t be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
 }
 
 /* An event found new: appended by event id, then summed into its rollup cell
@@ -86,18 +112,6 @@ typedef struct new_event {
 
 /* qsort has no context argument: the batch being sorted, one per thread. */
 static _Thread_local const scli_event *sort_events;
-
-static int compare_customer_time(const void *a, const void *b)
-{
-	const keyed_event *x = a, *y = b;
-	int64_t tx = sort_events[x->pos].ts_us, ty = sort_events[y->pos].ts_us;
-
-	if (x->customer_key != y->customer_key)
-		return x->customer_key < y->customer_key ? -1 : 1;
-	if (tx != ty)
-		return tx < ty ? -1 : 1;
-	return (x->pos > y->pos) - (x->pos < y->pos);
-}
 
 static int compare_event_ids(const void *a, const void *b)
 {
@@ -222,6 +236,7 @@ static int key_events(keyed_event *keyed, sqlite_repo *s, const scli_event *even
 
 		keyed[i].pos = order[i];
 		keyed[i].variant = 0;
+		keyed[i].retry = false;
 		repo_id_key(keyed[i].id_key, &s->secret, ev, 0);
 		if (i > 0 && same_customer(ev, &events[keyed[i - 1].pos])) {
 			keyed[i].customer_key = keyed[i - 1].customer_key;
@@ -250,6 +265,7 @@ typedef struct batch_ids {
 	const scli_event *events;
 	int64_t first_id;
 	uint32_t *by_id; /* position of the event with id first_id + i */
+	sort_key *order; /* room for every keyed event */
 	size_t n;
 } batch_ids;
 
@@ -268,12 +284,19 @@ static int assign_event_ids(batch_ids *ids, sqlite_repo *s, keyed_event *keyed, 
 		goto done;
 	}
 	ids->first_id = sqlite3_column_int64(st, 0);
-	sort_events = ids->events;
-	qsort(keyed, kept, sizeof(*keyed), compare_customer_time);
-	sort_events = NULL;
 	for (i = 0; i < kept; i++) {
-		keyed[i].event_id = ids->first_id + (int64_t)i;
-		ids->by_id[i] = keyed[i].pos;
+		/* the sign bit flipped: unsigned order is the times' order */
+		ids->order[i].customer_key = keyed[i].customer_key;
+		ids->order[i].a = (uint64_t)ids->events[keyed[i].pos].ts_us ^ UINT64_C(1) << 63;
+		ids->order[i].b = keyed[i].pos;
+		ids->order[i].index = (uint32_t)i;
+	}
+	qsort(ids->order, kept, sizeof(*ids->order), compare_sort_keys);
+	for (i = 0; i < kept; i++) {
+		keyed_event *k = &keyed[ids->order[i].index];
+
+		k->event_id = ids->first_id + (int64_t)i;
+		ids->by_id[i] = k->pos;
 	}
 	ids->n = kept;
 done:
@@ -378,26 +401,38 @@ static int insert_keys(size_t *nfresh_out, new_event *fresh, sqlite_repo *s, con
 	int error = 0, outcome;
 
 	while (nk) {
-		qsort(keyed, nk, sizeof(*keyed), compare_keyed);
-		for (i = next = 0; i < nk; i++) {
-			if ((error = insert_key(&outcome, s, ids, &keyed[i])) < 0)
+		for (i = 0; i < nk; i++) {
+			ids->order[i].customer_key = keyed[i].customer_key;
+			ids->order[i].a = be64(keyed[i].id_key);
+			ids->order[i].b = be64(keyed[i].id_key + 8);
+			ids->order[i].index = (uint32_t)i;
+		}
+		qsort(ids->order, nk, sizeof(*ids->order), compare_sort_keys);
+		for (i = 0; i < nk; i++) {
+			keyed_event *k = &keyed[ids->order[i].index];
+
+			if ((error = insert_key(&outcome, s, ids, k)) < 0)
 				goto done;
+			k->retry = outcome < 0;
 			if (outcome > 0) {
-				fresh[nfresh].customer_key = keyed[i].customer_key;
-				fresh[nfresh].event_id = keyed[i].event_id;
-				fresh[nfresh++].pos = keyed[i].pos;
-			} else if (outcome < 0) {
-				if (keyed[i].variant == UINT32_MAX) {
-					error = scli_error_set(
-					    SCLI_ERROR, "sqlite: no free identity key variant");
-					goto done;
-				}
-				keyed[next] = keyed[i];
-				keyed[next].variant++;
-				repo_id_key(keyed[next].id_key, &s->secret,
-					    &ids->events[keyed[next].pos], keyed[next].variant);
-				next++;
+				fresh[nfresh].customer_key = k->customer_key;
+				fresh[nfresh].event_id = k->event_id;
+				fresh[nfresh++].pos = k->pos;
 			}
+		}
+		for (i = next = 0; i < nk; i++) {
+			if (!keyed[i].retry)
+				continue;
+			if (keyed[i].variant == UINT32_MAX) {
+				error = scli_error_set(SCLI_ERROR,
+						       "sqlite: no free identity key variant");
+				goto done;
+			}
+			keyed[next] = keyed[i];
+			keyed[next].variant++;
+			repo_id_key(keyed[next].id_key, &s->secret, &ids->events[keyed[next].pos],
+				    keyed[next].variant);
+			next++;
 		}
 		nk = next;
 	}
@@ -450,6 +485,7 @@ static int prepare_store(sqlite_repo *s)
 typedef struct batch_work {
 	uint32_t *order;
 	uint32_t *by_id;
+	sort_key *sort;
 	keyed_event *keyed;
 	new_event *fresh;
 } batch_work;
@@ -459,6 +495,7 @@ static int batch_work_alloc(batch_work *w, size_t n)
 	memset(w, 0, sizeof(*w));
 	if (!(w->order = scli_malloc(n * sizeof(*w->order))) ||
 	    !(w->by_id = scli_malloc(n * sizeof(*w->by_id))) ||
+	    !(w->sort = scli_malloc(n * sizeof(*w->sort))) ||
 	    !(w->keyed = scli_malloc(n * sizeof(*w->keyed))) ||
 	    !(w->fresh = scli_malloc(n * sizeof(*w->fresh))))
 		return scli_error_set(SCLI_ENOMEM, "out of memory for a batch of %zu events", n);
@@ -469,6 +506,7 @@ static void batch_work_free(batch_work *w)
 {
 	scli_free(w->order);
 	scli_free(w->by_id);
+	scli_free(w->sort);
 	scli_free(w->keyed);
 	scli_free(w->fresh);
 }
@@ -479,7 +517,7 @@ static void batch_work_free(batch_work *w)
 static int store_distinct(size_t *nfresh_out, batch_work *w, sqlite_repo *s,
 			  const scli_event *events, size_t kept)
 {
-	batch_ids ids = {.events = events, .by_id = w->by_id};
+	batch_ids ids = {.events = events, .by_id = w->by_id, .order = w->sort};
 	int error;
 
 	*nfresh_out = 0;
