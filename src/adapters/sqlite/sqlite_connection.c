@@ -1,9 +1,10 @@
 /*
  * The SQLite repository, scli's embedded default: its entry (the ops table,
  * open and free) and how SQLite's errors become scli's. Raw events are kept
- * for identity (duplicates) and for the partial edge hours of a query; the
- * hourly rollup, maintained in the same transaction as the inserts, answers the
- * whole hours so a long range does not rescan every event. The other parts:
+ * for identity (duplicates, through a narrow tree of keyed identity hashes)
+ * and for the partial edge hours of a query; the rollup of 15-minute cells,
+ * maintained in the same transaction as the inserts, answers the whole hours
+ * so a long range does not rescan every event. The other parts:
  * sqlite_schema.c (init-db and the version check), sqlite_load.c (batches),
  * sqlite_count.c (hourly counts), sqlite_ledger.c (the load ledger).
  */
