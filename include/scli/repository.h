@@ -14,9 +14,9 @@
  * Schema version this build creates and understands. 1: events, hourly rollup,
  * meta. 2: adds the load ledger. 3: the ledger keys a load by content hash and
  * collector (loads recorded before have collector "", which matches none).
- * 4: compact keys (customer dictionary, keyed 128-bit identity key), a rollup of
- * 15-minute cells by event type, and a per-batch ledger.
- * init_schema upgrades older versions in place; check_schema refuses older
+ * 4: events keyed by a customer dictionary and a keyed 128-bit identity hash,
+ * a rollup of 15-minute cells by event type, a per-batch ledger; every table
+ * named scli_… (older events are moved over, the rollup rebuilt). init_schema upgrades older versions in place; check_schema refuses older
  * ones ("run `scli init-db` to upgrade") and newer ones.
  */
 #define SCLI_SCHEMA_VERSION 4
@@ -26,7 +26,12 @@ typedef struct scli_repo_options {
 	bool create;	      /**< create a missing database file (init-db) */
 	int load_connections; /**< PostgreSQL: connections a load stores each batch over, 1..2;
 				 0 = the adapter's default (2) */
+	int cache_mib;	      /**< SQLite: the page cache of the handle in MiB, at least 1;
+				 0 = the adapter's default (SCLI_SQLITE_CACHE_MIB_DEFAULT) */
 } scli_repo_options;
+
+/** The SQLite page cache a handle gets unless scli_repo_options.cache_mib says otherwise. */
+#define SCLI_SQLITE_CACHE_MIB_DEFAULT 64
 
 /**
  * Open the repository `url` names, through the registry; `opts` may be NULL.

@@ -41,7 +41,7 @@ static int open_sqlite(scli_repo **out, const char *url, const scli_repo_options
 	*out = NULL;
 	if (!*path)
 		return scli_error_set(SCLI_EINVALID, "database URL \"sqlite:\" names no file");
-	return scli_repo_sqlite_open(out, path, opts && opts->create);
+	return scli_repo_sqlite_open(out, path, opts);
 }
 
 /* libpq takes URLs and key=value strings alike; the adapter never echoes a password. */

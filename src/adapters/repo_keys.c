@@ -57,7 +57,7 @@ void repo_id_key(unsigned char out[REPO_ID_KEY_BYTES], const repo_secret *secret
 		 const scli_event *ev, uint32_t variant)
 {
 	unsigned char buf[3 * 4 + SCLI_CUSTOMER_ID_MAX + SCLI_TRANSACTION_ID_MAX], *p = buf;
-	unsigned i, keep;
+	unsigned i;
 
 	p = put_u32(p, ev->customer_id_len);
 	memcpy(p, ev->customer_id, ev->customer_id_len);
@@ -67,11 +67,14 @@ void repo_id_key(unsigned char out[REPO_ID_KEY_BYTES], const repo_secret *secret
 	p += ev->transaction_id_len;
 	p = put_u32(p, variant);
 	crypto_shorthash_siphashx24(out, buf, (unsigned long long)(p - buf), secret->bytes);
-	/* `bits` more per variant: a customer has 2^bits keys at variant 0, so a few
-	 * identities already collide, yet a free slot is always a few variants up */
-	keep = weaken_bits && variant < 128 / weaken_bits ? weaken_bits * (variant + 1) : 128;
-	if (keep < 128) {
-		/* keep the low bits (the last bytes), zero the rest */
+	if (weaken_bits && (uint64_t)weaken_bits + variant < 128) {
+		/* Keep the low bits (the last bytes), zero the rest. Each variant keeps
+		 * one bit more: a fixed width would leave a customer only 2^bits slots
+		 * in all, and the variant search nowhere to go once they are taken;
+		 * doubling the room per variant keeps collisions frequent at every
+		 * variant while any number of identities still finds a slot. */
+		unsigned keep = weaken_bits + variant;
+
 		for (i = 0; i < REPO_ID_KEY_BYTES; i++) {
 			unsigned low_from = 128 - 8 * (i + 1); /* lowest bit index of byte i */
 

@@ -53,12 +53,10 @@ int repo_batch_digest(unsigned char out[REPO_BATCH_DIGEST_BYTES], const repo_sec
 		      const scli_event *events, size_t n);
 
 /*
- * For tests only: keep just the low `bits` bits of every identity key at
- * variant 0, `2 * bits` at variant 1, and so on (0, the default, keeps all 128),
- * so that distinct identities collide often, at every variant, and the
- * adapters' collision path is exercised — while a customer's identities still
- * fit (were every variant cut to `bits`, a customer could hold only 2^bits).
- * Process-wide; not thread-safe.
+ * For tests only: keep just the low `bits` bits of every identity key of
+ * variant 0, one bit more per variant (0, the default, keeps all 128), so that
+ * distinct identities collide often and the adapters' collision path is
+ * exercised. Process-wide; not thread-safe.
  */
 void repo_keys_test_weaken(unsigned bits);
 

@@ -20,6 +20,7 @@ static const char usage[] =
     "  max_rejects   load --max-rejects SCLI_MAX_REJECTS\n"
     "  batch_size    load --batch-size SCLI_BATCH_SIZE (default 50000)\n"
     "  connections   load --connections SCLI_CONNECTIONS (default 2; PostgreSQL)\n"
+    "  cache_mib     load --cache-mib  SCLI_CACHE_MIB  (default 64; SQLite)\n"
     "  report        load --report     SCLI_REPORT     (default text)\n"
     "  quiet         --quiet           SCLI_QUIET=1\n"
     "  listen        serve --listen    SCLI_LISTEN\n"
@@ -133,6 +134,7 @@ int cli_cmd_config(const cli_globals *g, int argc, char **argv)
 	env_row("max_rejects", "SCLI_MAX_REJECTS", "no limit");
 	env_row("batch_size", "SCLI_BATCH_SIZE", "50000");
 	env_row("connections", "SCLI_CONNECTIONS", "2");
+	env_row("cache_mib", "SCLI_CACHE_MIB", "64");
 	env_row("report", "SCLI_REPORT", "text");
 	row("quiet", cli_env_flag("SCLI_QUIET") ? "yes" : "no",
 	    cli_env("SCLI_QUIET") ? "env SCLI_QUIET" : "default");

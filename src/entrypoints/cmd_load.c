@@ -11,7 +11,7 @@
 static const char usage[] =
     "usage: scli [--database URL] load --collector csv|json --config PATH [--config PATH ...]\n"
     "                 [--rejects FILE] [--max-rejects N] [--force] [--report text|json]\n"
-    "                 [--batch-size N] [--connections 1|2] [--quiet]\n"
+    "                 [--batch-size N] [--connections 1|2] [--cache-mib N] [--quiet]\n"
     "\n"
     "Load events into the database. Duplicates (same customer_id and\n"
     "transaction_id) are counted once; loading a file again changes no count.\n"
@@ -32,6 +32,8 @@ static const char usage[] =
     "  --connections 1|2     PostgreSQL: connections each batch is stored over\n"
     "                        (default 2: two halves by customer and hour, stored at\n"
     "                        once; 1: each batch one transaction)\n"
+    "  --cache-mib N         SQLite: page cache in MiB (default 64); more keeps a\n"
+    "                        larger database's key tree in memory\n"
     "  --quiet               no progress display\n"
     "\n"
     "A file whose content a completed earlier load read with the same collector\n"
@@ -54,6 +56,7 @@ typedef struct load_request {
 	bool force, quiet;
 	int json_report; /* --report: 0 text, 1 json */
 	int connections;
+	int64_t cache_mib; /* 0 = the adapter's default */
 	rejects_file rejects;
 	int64_t max_rejects; /* -1 = no limit */
 	scli_load_options opts;
@@ -100,6 +103,13 @@ static const cli_option load_options[] = {
      .env = "SCLI_CONNECTIONS",
      .choices = connection_counts,
      .bad = "{name} must be 1 or 2, not '{value}'"},
+    {.name = "cache-mib",
+     .kind = CLI_OPT_INT64,
+     .offset = offsetof(load_request, cache_mib),
+     .env = "SCLI_CACHE_MIB",
+     .min = 1,
+     .max = 65536,
+     .bad = "{name} must be 1..65536 (MiB), not '{value}'"},
     {.name = "report",
      .kind = CLI_OPT_CHOICE,
      .offset = offsetof(load_request, json_report),
@@ -323,6 +333,7 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 	req.opts.on_progress = progress.on ? cli_progress_show : NULL;
 	req.opts.progress_ctx = &progress;
 	ropts.load_connections = req.connections;
+	ropts.cache_mib = (int)req.cache_mib;
 	if ((error = scli_repo_open(&repo, cli_database_url(g->database), &ropts)) < 0 ||
 	    (error = scli_service_check_schema(repo)) < 0)
 		goto done;

@@ -7,7 +7,7 @@
 command -v sqlite3 >/dev/null || { fail "sqlite3 is missing (make deps installs it)"; finish; exit 1; }
 
 consistent() { # consistent DBFILE: prints "events rollup" sums
-	sqlite3 "$1" "SELECT (SELECT count(*) FROM events) || ' ' || (SELECT coalesce(sum(count), 0) FROM hourly)"
+	sqlite3 "$1" "SELECT (SELECT count(*) FROM scli_events) || ' ' || (SELECT coalesce(sum(count), 0) FROM scli_rollup)"
 }
 # the SQLite tables' names, as the adapter makes them
 sqlite3 ":memory:" "select 1" >/dev/null

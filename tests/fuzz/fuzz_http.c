@@ -34,6 +34,7 @@ static const char fuzz_events[] = "customer_id,event_type,transaction_id,timesta
 static server *fuzz_server;
 /* the worker's repository, as http_dispatch() takes it */
 static worker_db fuzz_db;
+static const scli_repo_options fuzz_create = {.create = true};
 
 static void fuzz_setup(void)
 {
@@ -42,7 +43,7 @@ static void fuzz_setup(void)
 	scli_load_report report = {0};
 
 	if (!(fuzz_server = http_server_new("sqlite:/nonexistent/scli-fuzz.db", NULL, true)) ||
-	    scli_repo_sqlite_open(&fuzz_db.repo, ":memory:", 1) < 0 ||
+	    scli_repo_sqlite_open(&fuzz_db.repo, ":memory:", &fuzz_create) < 0 ||
 	    scli_service_init_db(fuzz_db.repo) < 0 ||
 	    scli_source_from_memory(&src, fuzz_events, sizeof(fuzz_events) - 1, "fuzz.csv") < 0 ||
 	    scli_collector_csv_new(&col, src) < 0 ||

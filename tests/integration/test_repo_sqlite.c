@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "adapters/repo_keys.h"
 #include "scli/sys/adapters.h"
 #include "support/repo_checks.h"
 #include "support/repo_factories.h"
@@ -169,16 +170,16 @@ static void failed_batch_leaves_nothing(fixture *fx, const char *trigger)
 
 static void sqlite_batch_failing_on_event_rolls_back(void **state)
 {
-	failed_batch_leaves_nothing(*state, "CREATE TRIGGER boom BEFORE INSERT ON events"
+	failed_batch_leaves_nothing(*state, "CREATE TRIGGER boom BEFORE INSERT ON scli_events"
 					    " WHEN NEW.transaction_id = 'boom'"
 					    " BEGIN SELECT RAISE(ABORT, 'boom'); END");
 }
 
 static void sqlite_batch_failing_on_rollup_rolls_back(void **state)
 {
-	/* fails after every event row went in, while updating `hourly` */
-	failed_batch_leaves_nothing(*state, "CREATE TRIGGER boom BEFORE INSERT ON hourly"
-					    " WHEN NEW.hour_us = 1614574800000000"
+	/* fails after every event row went in, while updating the rollup */
+	failed_batch_leaves_nothing(*state, "CREATE TRIGGER boom BEFORE INSERT ON scli_rollup"
+					    " WHEN NEW.cell_us = 1614574800000000"
 					    " BEGIN SELECT RAISE(ABORT, 'boom'); END");
 }
 
@@ -201,10 +202,13 @@ static void sqlite_concurrent_writer_waits(void **state)
 
 		close(fds[0]);
 		ok = sqlite3_open(fx->path, &db) == SQLITE_OK &&
-		     sqlite3_exec(db,
-				  "BEGIN IMMEDIATE; INSERT INTO hourly VALUES ('other', 0, 1);"
-				  " INSERT INTO events VALUES ('other', 'x', 'click', 1);",
-				  NULL, NULL, NULL) == SQLITE_OK;
+		     sqlite3_exec(
+			 db,
+			 "BEGIN IMMEDIATE;"
+			 " INSERT INTO scli_customers VALUES (1000, 'other');"
+			 " INSERT INTO scli_rollup VALUES (1000, 0, 'click', 1);"
+			 " INSERT INTO scli_events VALUES (1000, zeroblob(16), 'x', 'click', 1);",
+			 NULL, NULL, NULL) == SQLITE_OK;
 		if (write(fds[1], "r", 1) != 1)
 			ok = 0;
 		nanosleep(&hold, NULL);
@@ -225,10 +229,28 @@ static void sqlite_concurrent_writer_waits(void **state)
 	free(t);
 }
 
+/* The tables of versions 1..3 exactly as they were, holding the events the
+ * version-4 tables hold (and nothing of version 4 left). */
+#define SQLITE_OLD_TABLES                                                                          \
+	"CREATE TABLE events (customer_id TEXT NOT NULL, transaction_id TEXT NOT NULL,"            \
+	" event_type TEXT NOT NULL, ts_us INTEGER NOT NULL,"                                       \
+	" PRIMARY KEY (customer_id, transaction_id)) WITHOUT ROWID;"                               \
+	"CREATE INDEX events_customer_ts ON events(customer_id, ts_us);"                           \
+	"CREATE TABLE hourly (customer_id TEXT NOT NULL, hour_us INTEGER NOT NULL,"                \
+	" count INTEGER NOT NULL, PRIMARY KEY (customer_id, hour_us)) WITHOUT ROWID;"              \
+	"INSERT INTO events SELECT c.customer_id, e.transaction_id, e.event_type, e.ts_us"         \
+	" FROM scli_events e JOIN scli_customers c USING (customer_key);"                          \
+	"INSERT INTO hourly SELECT customer_id, ts_us - (((ts_us % 3600000000) + 3600000000)"      \
+	" % 3600000000), count(*) FROM events GROUP BY 1, 2;"                                      \
+	"DROP TABLE scli_events; DROP TABLE scli_rollup; DROP TABLE scli_customers;"               \
+	"DROP TABLE scli_batches; DROP TABLE scli_event_keys;"                                     \
+	"DELETE FROM scli_meta WHERE key = 'identity_secret';"
+
 static void sqlite_downgrade(fixture *fx)
 {
-	raw_exec(fx->path, "DROP TABLE scli_loads;"
-			   "UPDATE scli_meta SET value = '1' WHERE key = 'schema_version'");
+	raw_exec(fx->path,
+		 SQLITE_OLD_TABLES "DROP TABLE scli_loads;"
+				   "UPDATE scli_meta SET value = '1' WHERE key = 'schema_version'");
 }
 
 static void sqlite_upgrade_from_version_1(void **state)
@@ -239,7 +261,7 @@ static void sqlite_upgrade_from_version_1(void **state)
 /* Version 2's ledger exactly as version 2 created it, with one completed load. */
 static void sqlite_downgrade_to_2(fixture *fx)
 {
-	raw_exec(fx->path,
+	raw_exec(fx->path, SQLITE_OLD_TABLES
 		 "DROP TABLE scli_loads;"
 		 "CREATE TABLE scli_loads (id INTEGER PRIMARY KEY AUTOINCREMENT,"
 		 " source TEXT NOT NULL, size INTEGER NOT NULL, hash TEXT NOT NULL,"
@@ -285,7 +307,7 @@ static void sqlite_failed_batch_keeps_ledger_row(void **state)
 	fixture *fx = *state;
 	load_list *l;
 
-	raw_exec(fx->path, "CREATE TRIGGER boom BEFORE INSERT ON events"
+	raw_exec(fx->path, "CREATE TRIGGER boom BEFORE INSERT ON scli_events"
 			   " WHEN NEW.transaction_id = 'boom'"
 			   " BEGIN SELECT RAISE(ABORT, 'boom'); END");
 	failed_batch_keeps_ledger_row(fx);
@@ -375,6 +397,164 @@ static void sqlite_memory_database_is_never_replaced(void **state)
 	scli_repo_free(r);
 }
 
+/* One integer a raw query returns. */
+static int64_t raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+enum { COLLIDE_CUSTOMERS = 3, COLLIDE_IDS = 400, COLLIDE_HOURS = 6 };
+
+/* Identity i of customer c: its transaction id and its (first) timestamp. */
+static void collide_event(scli_event *ev, int c, int i, int64_t shift)
+{
+	char cust[16], tx[32];
+
+	snprintf(cust, sizeof(cust), "cust-%d", c);
+	snprintf(tx, sizeof(tx), "tx-%d", i);
+	event_fill(ev, cust, tx, AT(i % COLLIDE_HOURS, (i * 7) % 60) + shift);
+}
+
+/*
+ * Identity keys cut to 3 bits: nearly every identity shares its key with
+ * others, in the same batch and across batches. Every distinct identity is
+ * stored once, every repeat (same identity, other timestamp) is a duplicate,
+ * and the counts equal a brute-force tally of first copies.
+ */
+static void sqlite_forced_collisions_are_exact(void **state)
+{
+	enum { N = COLLIDE_CUSTOMERS * COLLIDE_IDS };
+	fixture *fx = *state;
+	scli_event *evs = calloc(2 * N, sizeof(*evs));
+	int64_t want[COLLIDE_CUSTOMERS][COLLIDE_HOURS] = {{0}};
+	size_t n = 0, half;
+	char cust[16];
+	int c, i, h;
+	tally *t;
+
+	assert_non_null(evs);
+	repo_keys_test_weaken(3);
+	/* the first half of each customer's identities, each twice in the batch */
+	for (c = 0; c < COLLIDE_CUSTOMERS; c++)
+		for (i = 0; i < COLLIDE_IDS / 2; i++) {
+			collide_event(&evs[n++], c, i, 0);
+			collide_event(&evs[n++], c, i, 30 * MIN); /* a repeat: not counted */
+			want[c][i % COLLIDE_HOURS]++;
+		}
+	half = n;
+	store(fx->repo, half / 2, half / 2, evs, half);
+	/* then all of them: the first half again (duplicates), the second half new */
+	n = 0;
+	for (c = 0; c < COLLIDE_CUSTOMERS; c++)
+		for (i = 0; i < COLLIDE_IDS; i++) {
+			collide_event(&evs[n++], c, i, i < COLLIDE_IDS / 2 ? 10 * MIN : 0);
+			if (i >= COLLIDE_IDS / 2)
+				want[c][i % COLLIDE_HOURS]++;
+		}
+	store(fx->repo, N / 2, N / 2, evs, N);
+	store(fx->repo, 0, N, evs, N);		   /* the same batch: skipped by its digest */
+	store(fx->repo, 0, N - 1, evs + 1, N - 1); /* another batch: probed, all there */
+
+	t = count(fx->repo, NULL, AT(0, 0), AT(COLLIDE_HOURS + 1, 0));
+	assert_int_equal(total(t), N);
+	for (c = 0; c < COLLIDE_CUSTOMERS; c++) {
+		snprintf(cust, sizeof(cust), "cust-%d", c);
+		for (h = 0; h < COLLIDE_HOURS; h++)
+			assert_int_equal(at(t, cust, AT(h, 0)), want[c][h]);
+	}
+	free(t);
+	/* the keys did collide: most identities sit at a variant above 0, so far
+	 * fewer than N keys have the 3-bit shape of variant 0 */
+	assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM scli_event_keys"), N);
+	assert_true(raw_int(fx->path,
+			    "SELECT count(*) FROM scli_event_keys"
+			    " WHERE substr(id_key, 1, 15) = zeroblob(15)"
+			    " AND unicode(substr(id_key, 16)) < 8") <= COLLIDE_CUSTOMERS * 8);
+	repo_keys_test_weaken(0);
+	free(evs);
+}
+
+/*
+ * A batch whose digest the ledger holds is skipped whole: inserted 0,
+ * duplicates n, and no key is even tried (a trigger that fails any key insert
+ * stays silent). The same events in another batch are probed row by row.
+ */
+static void sqlite_stored_batch_is_skipped_by_digest(void **state)
+{
+	fixture *fx = *state;
+	scli_event evs[5];
+	size_t inserted = 9, duplicates = 9;
+
+	event_fill(&evs[0], "c1", "a", AT(4, 10));
+	event_fill(&evs[1], "c1", "b", AT(4, 20));
+	event_fill(&evs[2], "c1", "a", AT(4, 30)); /* repeat inside the batch */
+	event_fill(&evs[3], "c2", "a", AT(5, 10));
+	event_fill(&evs[4], "c2", "c", AT(5, 50));
+	store(fx->repo, 4, 1, evs, 5);
+	assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM scli_batches"), 1);
+	assert_int_equal(raw_int(fx->path, "SELECT events FROM scli_batches"), 5);
+	assert_int_equal(raw_int(fx->path, "SELECT inserted FROM scli_batches"), 4);
+	assert_int_equal(raw_int(fx->path, "SELECT length(digest) FROM scli_batches"), 32);
+
+	raw_exec(fx->path, "CREATE TRIGGER boom BEFORE INSERT ON scli_event_keys"
+			   " BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	store(fx->repo, 0, 5, evs, 5);
+	/* the same events in another order: another digest, so each is probed */
+	scli_error_clear();
+	assert_true(scli_repo_store_batch(&inserted, &duplicates, fx->repo, evs + 1, 4) < 0);
+	assert_error_contains("boom");
+	raw_exec(fx->path, "DROP TRIGGER boom");
+	store(fx->repo, 0, 4, evs + 1, 4);
+	assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM scli_batches"), 2);
+	assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM scli_events"), 4);
+}
+
+/* A version-3 database upgraded with colliding keys: every old event moves
+ * over (the variants sort them out), counts stay, and a re-load finds all. */
+static void sqlite_upgrade_from_version_3_with_collisions(void **state)
+{
+	enum { N = 300 };
+	fixture *fx = *state;
+	scli_event evs[N];
+	char tx[32];
+	int i;
+	tally *t;
+
+	for (i = 0; i < N; i++) {
+		snprintf(tx, sizeof(tx), "tx-%d", i);
+		event_fill(&evs[i], i % 2 ? "c1" : "c2", tx, AT(i % 5, i % 60));
+	}
+	store(fx->repo, N, 0, evs, N);
+	raw_exec(fx->path, SQLITE_OLD_TABLES "UPDATE scli_meta SET value = '3'"
+					     " WHERE key = 'schema_version'");
+	assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM events"), N);
+	repo_keys_test_weaken(3);
+	if (scli_repo_init_schema(fx->repo) < 0)
+		fail_msg("init-db: %s", scli_error_last());
+	assert_int_equal(scli_repo_check_schema(fx->repo), 0);
+	assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM sqlite_master"
+					   " WHERE name IN ('events', 'hourly')"),
+			 0);
+	t = count(fx->repo, NULL, AT(0, 0), AT(6, 0));
+	assert_int_equal(total(t), N);
+	free(t);
+	t = count(fx->repo, "c1", AT(0, 30), AT(4, 30)); /* edges from raw events */
+	assert_int_equal(total(t), 120);
+	free(t);
+	store(fx->repo, 0, N - 1, evs + 1, N - 1);
+	repo_keys_test_weaken(0);
+}
+
 static const struct CMUnitTest sqlite_tests[] = {
     cmocka_unit_test_setup_teardown(sqlite_too_new_schema, setup_initialised, teardown_repo),
     cmocka_unit_test_setup_teardown(sqlite_too_new_schema_on_fresh_meta, setup_repo, teardown_repo),
@@ -404,6 +584,12 @@ static const struct CMUnitTest sqlite_tests[] = {
     cmocka_unit_test_setup_teardown(sqlite_file_moved_away_and_back, setup_initialised,
 				    teardown_repo),
     cmocka_unit_test(sqlite_memory_database_is_never_replaced),
+    cmocka_unit_test_setup_teardown(sqlite_forced_collisions_are_exact, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_stored_batch_is_skipped_by_digest, setup_initialised,
+				    teardown_repo),
+    cmocka_unit_test_setup_teardown(sqlite_upgrade_from_version_3_with_collisions,
+				    setup_initialised, teardown_repo),
 };
 
 static int run_group(const char *name)

@@ -44,12 +44,13 @@ const scli_repo_kind *scli_repo_kind_find(const char *name);
 int scli_repo_memory_new(scli_repo **out);
 
 /**
- * Open the SQLite database at `path`. When `create` is non-zero a missing file
- * is created (init-db); otherwise a missing file is an SCLI_ENOTFOUND error
- * whose message says to run `scli init-db`. WAL mode, a busy timeout so
- * concurrent loads wait rather than fail. Free with scli_repo_free.
+ * Open the SQLite database at `path`. With `opts->create` a missing file is
+ * created (init-db); otherwise a missing file is an SCLI_ENOTFOUND error whose
+ * message says to run `scli init-db`. `opts` may be NULL; `opts->cache_mib`
+ * sizes the page cache (0: SCLI_SQLITE_CACHE_MIB_DEFAULT). WAL mode, a busy
+ * timeout so concurrent loads wait rather than fail. Free with scli_repo_free.
  */
-int scli_repo_sqlite_open(scli_repo **out, const char *path, int create);
+int scli_repo_sqlite_open(scli_repo **out, const char *path, const scli_repo_options *opts);
 
 /**
  * Connect to PostgreSQL. `conninfo` is a `postgresql://` / `postgres://` URL or a

@@ -1,32 +1,46 @@
 /*
  * Counting events per (customer, hour) in SQLite: head and tail edges from raw
- * events, whole hours from the rollup, in one statement.
+ * events, whole hours from the rollup's 15-minute cells (all event types), in
+ * one statement over customer keys; customer ids are joined in at the end.
  */
 #include <sqlite3.h>
 
 #include "adapters/sqlite/sqlite_internal.h"
 #include "scli/bucket.h"
 
-/* Hour floor of ts_us in SQL. SQLite's % truncates toward zero like C's, so the
- * double modulo keeps pre-1970 events in the hour that contains them. */
-#define HOUR_OF_TS "(ts_us - (((ts_us % 3600000000) + 3600000000) % 3600000000))"
+/* Hour floor of a microsecond column in SQL. SQLite's % truncates toward zero
+ * like C's, so the double modulo keeps pre-1970 events in the hour that
+ * contains them. */
+#define HOUR_OF(col) "(" col " - (((" col " % 3600000000) + 3600000000) % 3600000000))"
 
 /* Head and tail edges from raw events, whole hours from the rollup; the outer
- * GROUP BY merges them so each (customer, hour) comes out once. ?1 customer,
- * ?2..?7 the plan's head, rollup and tail ranges. */
+ * GROUP BY merges them (and a whole hour's cells) so each (customer, hour)
+ * comes out once. An unknown customer id finds no key and counts nothing.
+ * ?1 customer, ?2..?7 the plan's head, rollup and tail ranges (hour-aligned
+ * rollup bounds, so whole cells). */
 #define COUNT_SQL(CUSTOMER_FILTER)                                                                 \
-	"SELECT customer_id, hour_us, SUM(n) FROM ("                                               \
-	" SELECT customer_id, " HOUR_OF_TS " AS hour_us, 1 AS n FROM events"                       \
-	"  WHERE " CUSTOMER_FILTER " ts_us >= ?2 AND ts_us < ?3"                                   \
-	" UNION ALL"                                                                               \
-	" SELECT customer_id, hour_us, count AS n FROM hourly"                                     \
-	"  WHERE " CUSTOMER_FILTER " hour_us >= ?4 AND hour_us < ?5"                               \
-	" UNION ALL"                                                                               \
-	" SELECT customer_id, " HOUR_OF_TS " AS hour_us, 1 AS n FROM events"                       \
-	"  WHERE " CUSTOMER_FILTER " ts_us >= ?6 AND ts_us < ?7"                                   \
-	") GROUP BY customer_id, hour_us HAVING SUM(n) > 0"
+	"SELECT c.customer_id, x.hour_us, SUM(x.n) FROM ("                                         \
+	" SELECT customer_key, " HOUR_OF(                                                          \
+	    "ts_us") " AS hour_us, 1 AS n FROM scli_events"                                        \
+		     "  WHERE " CUSTOMER_FILTER " ts_us >= ?2 AND ts_us < ?3"                      \
+		     " UNION ALL"                                                                  \
+		     " SELECT customer_key, " HOUR_OF(                                             \
+			 "cell_us") " AS hour_us, count AS n FROM scli_rollup"                     \
+				    "  WHERE " CUSTOMER_FILTER " cell_us >= ?4 AND cell_us < ?5"   \
+				    " UNION ALL"                                                   \
+				    " SELECT customer_key, " HOUR_OF(                              \
+					"ts_us") " AS hour_us, 1 AS n FROM scli_events"            \
+						 "  WHERE " CUSTOMER_FILTER                        \
+						 " ts_us >= ?6 AND ts_us < ?7"                     \
+						 ") AS x JOIN scli_customers AS c ON "             \
+						 "c.customer_key = x.customer_key"                 \
+						 " GROUP BY x.customer_key, x.hour_us HAVING "     \
+						 "SUM(x.n) > 0"
 
-static const char *const COUNT_ONE_SQL = COUNT_SQL("customer_id = ?1 AND");
+#define ONE_CUSTOMER                                                                               \
+	"customer_key = (SELECT customer_key FROM scli_customers WHERE customer_id = ?1) AND"
+
+static const char *const COUNT_ONE_SQL = COUNT_SQL(ONE_CUSTOMER);
 static const char *const COUNT_ALL_SQL = COUNT_SQL("");
 
 int sqlite_repo_count_hourly(scli_repo *r, const char *customer_id, int64_t from_us, int64_t to_us,

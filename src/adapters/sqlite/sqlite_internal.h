@@ -11,16 +11,27 @@
 
 #include <sqlite3.h>
 
+#include "adapters/repo_keys.h"
 #include "scli/sys/repository.h"
 
 typedef struct sqlite_repo {
 	scli_repo base; /* must be first: scli_repo * <-> sqlite_repo * */
 	sqlite3 *db;
 	/* Prepared lazily: the tables do not exist before init-db. */
-	sqlite3_stmt *insert_event;
-	sqlite3_stmt *upsert_hourly;
+	sqlite3_stmt *insert_key;
+	sqlite3_stmt *append_event;
+	sqlite3_stmt *next_event_id;
+	sqlite3_stmt *probe_key;
+	sqlite3_stmt *upsert_rollup;
+	sqlite3_stmt *find_customer;
+	sqlite3_stmt *insert_customer;
+	sqlite3_stmt *find_batch;
+	sqlite3_stmt *insert_batch;
 	sqlite3_stmt *count_one;
 	sqlite3_stmt *count_all;
+	/* The identity secret (scli_meta), read once per handle before the first batch. */
+	bool has_secret;
+	repo_secret secret;
 	/* The file this handle opened, to tell when another is moved over its path
 	 * (replaced); has_identity is false when there was none (":memory:"). */
 	char *path;
@@ -45,11 +56,20 @@ int sqlite_repo_prepare(sqlite3_stmt **stmt, sqlite3 *db, const char *sql);
 
 /* sqlite_schema.c */
 int sqlite_repo_init_schema(scli_repo *r);
+/* The identity secret into s->secret, read from scli_meta the first time. */
+int sqlite_repo_load_secret(sqlite_repo *s);
 int sqlite_repo_check_schema(scli_repo *r);
 int sqlite_repo_schema_version(int *version_out, scli_repo *r);
 /* sqlite_load.c */
 int sqlite_repo_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_repo *r,
 			    const scli_event *events, size_t n);
+/*
+ * Store `n` distinct events (no identity twice) inside the transaction the
+ * caller holds, without touching the rollup or the batch ledger: init-db's
+ * upgrade moves the old events with it and rebuilds the rollup from them.
+ */
+int sqlite_repo_store_events(size_t *inserted_out, sqlite_repo *s, const scli_event *events,
+			     size_t n);
 /* sqlite_count.c */
 int sqlite_repo_count_hourly(scli_repo *r, const char *customer_id, int64_t from_us, int64_t to_us,
 			     scli_hour_cb cb, void *ctx);
