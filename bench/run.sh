@@ -128,7 +128,7 @@ die() {
 	exit 1
 }
 psql_q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-pg_admin() { psql -X -At -v ON_ERROR_STOP=1 "$SCLI_TEST_PG dbname=postgres" "$@"; }
+pg_admin() { PGOPTIONS="-c client_min_messages=warning" psql -X -At -v ON_ERROR_STOP=1 "$SCLI_TEST_PG dbname=postgres" "$@"; }
 
 # median of numbers given as arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
@@ -157,7 +157,6 @@ rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.0f", n / s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 # ok VALUE OP TARGET: "met" / "NOT met"
 ok() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {m = (op == ">=") ? v >= t : v <= t; print m ? "met" : "NOT met"}'; }
-gt() { [ "$(awk -v a="$1" -v b="$2" 'BEGIN {print (a > b)}')" = 1 ]; }
 
 fresh_pg() {
 	pg_admin -q -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
@@ -423,43 +422,58 @@ ALL_HOURS=(--from 2021-03-01T00:00:00Z --to 2021-04-01T00:00:00Z --format csv)
 heavy=$(awk -F, '{c[$1]++} END {for (k in c) if (c[k] > m) {m = c[k]; h = k}; print h}' "$csv")
 
 # 5. kill and resume, on the largest size
-# fd_pos PID FILE: the read offset of FILE in process PID ("" when it has not opened it)
-fd_pos() {
-	local fd
-	for fd in /proc/"$1"/fd/*; do
-		if [ "$(readlink "$fd" 2>/dev/null)" = "$2" ]; then
-			sed -n 's/^pos:[[:space:]]*//p' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null
-			return
-		fi
-	done
-}
+# usecs: microseconds since the epoch, without a fork (the poll below must not slow the load it watches)
+usecs() { echo "${EPOCHREALTIME//[!0-9]/}"; }
 if [ "$KILL" = 1 ]; then
 	log "== kill and resume, $n events"
 	u=$(fresh_pg bench_kill)
 	"$SCLI" --database "$u" init-db >/dev/null
 	size=$(stat -c %s "$csv")
+	half_us=$(awk -v s="$last_first" 'BEGIN {printf "%.0f", s * 500000}')
 	t0=$(now)
+	t0_us=$(usecs)
 	"$SCLI" --database "$u" load --collector csv --config "$csv" --quiet >/dev/null 2>"$WORK/kill.err" &
 	pid=$!
 	how=""
-	pos=0
-	while [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" ] && [ "$(awk '{print $3}' "/proc/$pid/stat")" != Z ]; do
-		p=$(fd_pos "$pid" "$csv")
-		el=$(since "$t0")
-		if [ -n "$p" ] && [ "$p" -gt 0 ]; then
-			pos=$p
+	fd=""
+	# Poll with shell builtins only: the process state, the descriptor that has the file open
+	# (found again if it changes), and that descriptor's offset.
+	while :; do
+		state=""
+		read -r _ _ state _ 2>/dev/null <"/proc/$pid/stat" || break
+		[ "$state" != Z ] || break
+		el_us=$(($(usecs) - t0_us))
+		if [ -z "$fd" ] || ! [ "/proc/$pid/fd/$fd" -ef "$csv" ]; then
+			fd=""
+			for f in /proc/"$pid"/fd/*; do
+				if [ "$f" -ef "$csv" ]; then
+					fd=${f##*/}
+					break
+				fi
+			done
+		fi
+		pos=0
+		if [ -n "$fd" ]; then
+			while read -r key val; do
+				if [ "$key" = "pos:" ]; then
+					pos=$val
+					break
+				fi
+			done 2>/dev/null <"/proc/$pid/fdinfo/$fd" || pos=0
+		fi
+		if [ "$pos" -gt 0 ]; then
 			# scli may read the file once before loading it (its content hash for the ledger):
 			# that quick pass ends long before half the full load's time
-			if [ "$((pos * 10))" -ge "$((size * 9))" ] && gt "$el" "$(echo "0.5 * $last_first" | bc -l)"; then
+			if [ "$((pos * 10))" -ge "$((size * 9))" ] && [ "$el_us" -ge "$half_us" ]; then
 				kill -9 "$pid" 2>/dev/null && how="at file offset $(awk -v p="$pos" -v s="$size" 'BEGIN {printf "%.1f %%", 100 * p / s}')"
 				break
 			fi
-		elif gt "$el" "$(echo "0.9 * $last_first" | bc -l)"; then
+		elif [ "$el_us" -ge "$((half_us * 9 / 5))" ]; then
 			# the file is not read through a file descriptor offset (mmap?): 90 % of the time
 			kill -9 "$pid" 2>/dev/null && how="after 90 % of the full load's time (no file offset seen)"
 			break
 		fi
-		sleep 0.05
+		sleep 0.1
 	done
 	killed_after=$(since "$t0")
 	rc=0
