@@ -65,10 +65,10 @@ valgrind:
 	tests/support/with-postgres.sh sh -c 'cd build-valgrind && $(CTEST) -R "^e2e/" -E "faults|hostile"'
 
 bench: build
-	bench/run.sh full
+	BUILD=$(BUILD) bench/run.sh full
 
 bench-quick: build
-	bench/run.sh quick
+	BUILD=$(BUILD) bench/run.sh quick
 
 bench-serve: build
 	bench/serve.sh

@@ -1,27 +1,46 @@
 #!/usr/bin/env bash
-# bench/run.sh quick|full — scli against its peers, measured side by side in one run.
+# bench/run.sh quick|full — scli against its peers, measured side by side in one run (issue 14).
 #
 #   quick  100k events, 3 runs each (a smoke run; CI may run it without judging the numbers)
-#   full   1M and 10M events, 3 runs each (long: the 10M loads take many minutes each)
+#   full   1M and 10M events: 3 runs per figure at 1M, 1 run per figure at 10M (RUNS_LARGE);
+#          within 45 minutes on a 2-core machine with the schema-4 storage
 #
-# Overrides: SIZES="1000000 3000000" (events per size), RUNS=N (runs per figure, median kept),
-# BUILD=dir (where scli and scli-gen are; default build). Prints every figure and ratio and
-# writes them to bench/results/YYYY-MM-DD-<mode>.md (a "medium" or custom run: -<mode>-custom).
+# Overrides (environment):
+#   SIZES="1000000 3000000"  events per size (a custom run: the results file gets "-custom")
+#   RUNS=N                   runs per figure at sizes <= LARGE (median kept; default 3)
+#   RUNS_LARGE=N             runs per figure at sizes > LARGE (default 1)
+#   LARGE=N                  the size above which RUNS_LARGE applies (default 1000000)
+#   EXTRAS_MAX=N             the plain-SQL baseline, --connections 1, the time-ordered SQLite load,
+#                            JSON peak RSS and PREV_BUILD only at sizes <= N (default 1000000)
+#   SORTED_LARGE=0           skip the time-ordered PostgreSQL load at sizes > LARGE (default: run it)
+#   KILL=0                   skip the kill-and-resume figure
+#   BUILD=dir                the scli and scli-gen measured (default build)
+#   PREV_BUILD=dir           a build of the previous design: its first loads measured in the same run
+#                            (sizes <= EXTRAS_MAX), labelled "previous design"
+#   PREV_RESULTS="f.md ..."  results files quoted as the previous design's figures (default: per size,
+#                            the newest file in bench/results/ with rows of that size)
 #
-# What is measured, per size (same generated file for every peer):
-#   1. PostgreSQL first load: scli load (and with --connections 1), vs psql \copy into an UNLOGGED table with no index
-#      (the ceiling) and vs the straightforward plain-SQL path (COPY into a staging table,
-#      INSERT … ON CONFLICT DO NOTHING, rollup upsert; the baseline).
-#   2. PostgreSQL re-load of the same file (all duplicates; --force, as the ledger skips it).
-#   3. SQLite: scli load vs sqlite3 .import into a plain table.
-#   5. Peak RSS of scli load (SQLite and PostgreSQL, CSV and a JSON array).
-# and once, on the largest size loaded into PostgreSQL:
-#   4. scli count, one heavy customer, 1 day and 30 days: process wall time (hyperfine),
-#      server-side time (EXPLAIN ANALYZE of the statement scli runs), and DuckDB scanning the
-#      CSV on the fly (npm @duckdb/node-api, installed into a scratch folder under /tmp).
+# Measured, per size (the same generated file for every peer, and a time-ordered copy of it):
+#   1. PostgreSQL first load, random and time order: scli load vs psql \copy of the same file into an
+#      UNLOGGED table with no index (the ceiling); the plain-SQL idempotent path (baseline) and
+#      --connections 1 at small sizes.
+#   2. PostgreSQL re-load of all duplicates: the same file with --force (whole batches seen before),
+#      and with --force --batch-size (default - 1) (no batch seen before: every event probed).
+#   3. SQLite first load: scli load vs sqlite3 .import into a plain table.
+#   4. Peak RSS (/usr/bin/time -f %M) of the scli loads above (CSV), and of JSON loads at small sizes.
+# and on the largest size:
+#   5. Kill and resume: a PostgreSQL load killed (-9) once ~90 % of the file is read (its offset in
+#      /proc/PID/fdinfo, once half the full load's time has passed: today's scli reads the whole file
+#      once for its content hash before loading it), the same command run again; re-run time / full
+#      load time, and every customer-hour count compared with the clean load's.
+#   6. scli count, the heaviest customer, 1 day and 30 days: process wall time (hyperfine), server-side
+#      time per invocation (pg_stat_statements: every statement scli runs, execution + planning), and
+#      DuckDB scanning the CSV on the fly (npm @duckdb/node-api, installed into /tmp/scli-bench-duckdb).
 #
-# The PostgreSQL server is private and throwaway (tests/support/with-postgres.sh: fsync off,
-# otherwise PostgreSQL defaults), started here and stopped when the run ends.
+# The PostgreSQL server is private and throwaway (tests/support/with-postgres.sh with SCLI_PG_DURABLE=1:
+# PostgreSQL's defaults, fsync on, as users run it), started here and stopped when the run ends.
+# The script drives the scli CLI, psql and sqlite3 only: it never reads scli's own tables, so it runs
+# unchanged on any schema version.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,6 +60,7 @@ need_apt=()
 command -v hyperfine >/dev/null || need_apt+=(hyperfine)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
+command -v bc >/dev/null || need_apt+=(bc)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 [ -x /usr/bin/time ] || need_apt+=(time)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -52,25 +72,40 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# --- a private PostgreSQL server for the whole run ----------------------------
+# --- a private PostgreSQL server for the whole run, with PostgreSQL's defaults (fsync on) ---
 if [ -z "${SCLI_BENCH_PG:-}" ]; then
-	SCLI_BENCH_PG=1 exec "$root/tests/support/with-postgres.sh" bash "$0" "$@"
+	SCLI_BENCH_PG=1 SCLI_PG_DURABLE=1 exec "$root/tests/support/with-postgres.sh" bash "$0" "$@"
 fi
 : "${SCLI_TEST_PG:?}"
+BENCH_T0=$(date +%s)
 
-BUILD=${BUILD:-$root/build}
-case "$BUILD" in /*) ;; *) BUILD=$root/$BUILD ;; esac
+abs() { case "$1" in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
+BUILD=$(abs "${BUILD:-build}")
 SCLI=$BUILD/scli
 GEN=$BUILD/scli-gen
 [ -x "$SCLI" ] && [ -x "$GEN" ] || {
 	echo "bench: build first (make build): no $SCLI or $GEN" >&2
 	exit 1
 }
+PREV_SCLI=""
+if [ -n "${PREV_BUILD:-}" ]; then
+	PREV_SCLI=$(abs "$PREV_BUILD")/scli
+	[ -x "$PREV_SCLI" ] || {
+		echo "bench: PREV_BUILD has no scli: $PREV_SCLI" >&2
+		exit 1
+	}
+fi
 SIZES=${SIZES:-$default_sizes}
 RUNS=${RUNS:-3}
+RUNS_LARGE=${RUNS_LARGE:-1}
+LARGE=${LARGE:-1000000}
+EXTRAS_MAX=${EXTRAS_MAX:-1000000}
+SORTED_LARGE=${SORTED_LARGE:-1}
+KILL=${KILL:-1}
 [ "$SIZES" = "$default_sizes" ] || mode="$mode-custom"
 
 WORK=$(mktemp -d /tmp/scli-bench.XXXXXX)
+WORK=$(cd "$WORK" && pwd -P) # the path the kill figure finds in /proc/PID/fd
 # with-postgres runs as postgres when we are root: the server must read the data files
 chmod 755 "$WORK"
 trap 'rm -rf "$WORK"' EXIT
@@ -88,40 +123,97 @@ if [ ! -d "$DUCK/node_modules/@duckdb/node-api" ]; then
 fi
 
 log() { printf '%s\n' "$*" >&2; }
+die() {
+	log "bench: $*"
+	exit 1
+}
 psql_q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+pg_admin() { PGOPTIONS="-c client_min_messages=warning" psql -X -At -v ON_ERROR_STOP=1 "$SCLI_TEST_PG dbname=postgres" "$@"; }
 
 # median of numbers given as arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-# seconds of wall time of a command (its output discarded)
+now() { date +%s.%N; }
+since() { echo "$(now) - $1" | bc -l; }
+# secs CMD...: seconds of wall time of a command or shell function (its output discarded)
 secs() {
-	local t0 t1
-	t0=$(date +%s.%N)
-	"$@" >/dev/null
-	t1=$(date +%s.%N)
-	echo "$t1 - $t0" | bc -l
+	local t0
+	t0=$(now)
+	"$@" >/dev/null || die "failed ($?): $*"
+	since "$t0"
 }
+# timed CMD...: seconds of wall time of a program; its peak RSS (KiB) goes to $WORK/rss.
+# Any exit status but 0 stops the bench (the generated files have no rejected rows).
+timed() {
+	local t0 rc=0
+	t0=$(now)
+	/usr/bin/time -f %M -o "$WORK/rss" "$@" >/dev/null 2>"$WORK/timed.err" || rc=$?
+	[ "$rc" -eq 0 ] || die "failed ($rc): $* — $(tail -3 "$WORK/timed.err")"
+	since "$t0"
+}
+rss_kb() { tail -1 "$WORK/rss"; }
 fmt() { printf '%.3f' "$1"; }
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.0f", n / s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+# ok VALUE OP TARGET: "met" / "NOT met"
+ok() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {m = (op == ">=") ? v >= t : v <= t; print m ? "met" : "NOT met"}'; }
 
 fresh_pg() {
-	psql_q "$SCLI_TEST_PG dbname=postgres" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+	pg_admin -q -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
 	echo "$SCLI_TEST_PG dbname=$1"
 }
+drop_pg() { pg_admin -q -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null; }
+wal_lsn() { pg_admin -c "SELECT pg_current_wal_lsn()"; }
+wal_mib() { pg_admin -c "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$1') / 1048576)"; }
+db_mib() { pg_admin -c "SELECT round(pg_database_size('$1') / 1048576.0)"; }
 
-# scli_first_loads DB CSV [FLAGS...]: median seconds of RUNS first loads, each into a fresh DB
-scli_first_loads() {
-	local db=$1 file=$2 u t=()
-	shift 2
-	for _ in $(seq "$RUNS"); do
+# pg_first_loads SCLI DB CSV [FLAGS...]: RUNS first loads, each into a fresh DB (left loaded).
+# Sets FL_S (median seconds), FL_RSS (largest peak RSS, KiB), FL_WAL (WAL MiB of the last run).
+pg_first_loads() {
+	local bin=$1 db=$2 file=$3 u t=() s lsn
+	shift 3
+	FL_RSS=0
+	for _ in $(seq "$runs"); do
 		u=$(fresh_pg "$db")
-		"$SCLI" --database "$u" init-db >/dev/null
-		t+=("$(secs "$SCLI" --database "$u" load --collector csv --config "$file" --quiet "$@")")
+		"$bin" --database "$u" init-db >/dev/null
+		lsn=$(wal_lsn)
+		s=$(timed "$bin" --database "$u" load --collector csv --config "$file" --quiet "$@")
+		t+=("$s")
+		[ "$(rss_kb)" -le "$FL_RSS" ] || FL_RSS=$(rss_kb)
 	done
+	FL_WAL=$(wal_mib "$lsn")
+	FL_S=$(median "${t[@]}")
+}
+# sqlite_first_loads SCLI CSV: the same into a fresh SQLite file; FL_MIB: the file's size (with its -wal)
+sqlite_first_loads() {
+	local bin=$1 file=$2 t=() s
+	FL_RSS=0
+	for _ in $(seq "$runs"); do
+		rm -f "$WORK"/s.db*
+		"$bin" --database "sqlite:$WORK/s.db" init-db >/dev/null
+		s=$(timed "$bin" --database "sqlite:$WORK/s.db" load --collector csv --config "$file" --quiet)
+		t+=("$s")
+		[ "$(rss_kb)" -le "$FL_RSS" ] || FL_RSS=$(rss_kb)
+	done
+	FL_MIB=$(du -cm "$WORK"/s.db* | tail -1 | cut -f1)
+	rm -f "$WORK"/s.db*
+	FL_S=$(median "${t[@]}")
+}
+# pg_copy_ceiling CSV: median seconds of RUNS psql \copy of the file into an UNLOGGED table, no index
+pg_copy_ceiling() {
+	local url t=() s
+	for _ in $(seq "$runs"); do
+		url=$(fresh_pg bench_copy)
+		psql_q "$url" -c "CREATE UNLOGGED TABLE raw (customer_id text, event_type text, transaction_id text, ts timestamptz)"
+		s=$(secs psql_q "$url" -c "\\copy raw FROM '$1' (FORMAT csv)")
+		t+=("$s")
+	done
+	drop_pg bench_copy
 	median "${t[@]}"
 }
 
-# The plain-SQL baseline: the straightforward idempotent path, with scli's version-2 tables.
+# The plain-SQL baseline: the straightforward idempotent path, with scli's version-2 tables
+# (its own tables in its own database; nothing of scli's).
 BASELINE_SCHEMA="
 CREATE TABLE ev (customer_id text COLLATE \"C\" NOT NULL, transaction_id text COLLATE \"C\" NOT NULL,
   event_type text NOT NULL, ts timestamptz NOT NULL, PRIMARY KEY (customer_id, transaction_id));
@@ -144,149 +236,379 @@ COMMIT;
 SQL
 }
 
-declare -A R # results: key -> value
-ROWS=()      # result table lines, in order
+# scli's default batch size, from `scli load --help`; a different one makes every batch new
+default_batch=$("$SCLI" load --help 2>&1 | sed -n 's/.*--batch-size N.*(default \([0-9]*\)).*/\1/p' | head -1)
+has_batch_size=0
+"$SCLI" load --help 2>&1 | grep -q -- '--batch-size' && has_batch_size=1
+other_batch=$((${default_batch:-50000} - 1))
 
-row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); log "  $1 | $2 | $3 | $4 | $5"; }
+ROWS=()  # result table lines, in order
+NOTES=() # lines under the table
+PHASES=() # "phase: seconds"
+row() {
+	ROWS+=("| $1 | $2 | $3 | $4 | $5 |")
+	log "  $1 | $2 | $3 | $4 | $5"
+}
+phase_t0=$(now)
+phase() {
+	PHASES+=("$1 $(printf '%.0f' "$(since "$phase_t0")") s")
+	log "   ($1: $(printf '%.0f' "$(since "$phase_t0")") s)"
+	phase_t0=$(now)
+}
+load_row() { # LABEL N SECS CEILING TARGET-TEXT EXTRA
+	row "$1" "$2" "$(fmt "$3") s" "$(rate "$2" "$3") rows/s" "$(ratio "$4" "$3")${5:+ $5}${6:+; $6}"
+}
+target() { # VALUE OP TARGET [UNIT]: "(target ≥ 0.30: met)"
+	local sym='≥'
+	[ "$2" = "<=" ] && sym='≤'
+	echo "(target $sym $3${4:+ $4}: $(ok "$1" "$2" "$3"))"
+}
+
+prev_label="previous design ($(basename "$(dirname "$PREV_SCLI")")/scli)"
 
 for n in $SIZES; do
-	log "== $n events"
+	runs=$RUNS
+	[ "$n" -le "$LARGE" ] || runs=$RUNS_LARGE
+	log "== $n events ($runs run(s) per figure)"
 	csv=$WORK/events-$n.csv
-	json=$WORK/events-$n.json
+	sorted=$WORK/events-$n-time.csv
+	sorted_total=""
 	# ~30 days, 200 customers (one takes ~60%, a long tail), random order, 1% duplicates,
 	# 0.5% odd transaction ids (a date with a space and a number)
 	"$GEN" --rows "$n" --seed 1 --customers 200 --days 30 --start 2021-03-01 >"$csv"
-	awk -F, 'BEGIN {print "["} NR > 1 {print ","} {printf "{\"customer_id\":\"%s\",\"event_type\":\"%s\",\"transaction_id\":\"%s\",\"timestamp\":\"%s\"}", $1, $2, $3, $4} END {print "\n]"}' "$csv" >"$json"
-	chmod 644 "$csv" "$json"
+	# The time-ordered copy: the generator spells timestamps `2021-03-01 04:01:07.45+00` (0-3
+	# fraction digits, trailing zeros dropped, always +00) in the last of four comma-free fields;
+	# byte order sorts them by time ('+' sorts below the digits, so 07+00 < 07.45+00 < 07.5+00),
+	# and the check below proves it on a parsed, zero-padded key.
+	LC_ALL=C sort -s -t, -k4,4 -S 25% -T "$WORK" "$csv" >"$sorted"
+	awk -F, '{split($4, a, /[.+]/); f = (a[3] != "") ? substr(a[2] "000", 1, 3) : "000"
+		if (a[3] == "") f = "000"; k = a[1] "." f
+		if (k < prev) {print "not in time order at line " NR ": " $0; exit 1}; prev = k}' "$sorted" >&2 ||
+		die "the time-ordered copy is not in time order"
+	[ "$(wc -l <"$sorted")" -eq "$(wc -l <"$csv")" ] || die "the time-ordered copy lost lines"
+	chmod 644 "$csv" "$sorted"
+	phase "$n: generate and sort"
 
-	# 1. PostgreSQL first load: ceiling, baseline, scli
-	t=()
-	for _ in $(seq "$RUNS"); do
-		url=$(fresh_pg bench_copy)
-		psql_q "$url" -c "CREATE UNLOGGED TABLE raw (customer_id text, event_type text, transaction_id text, ts timestamptz)"
-		t+=("$(secs psql_q "$url" -c "\\copy raw FROM '$csv' (FORMAT csv)")")
-	done
-	copy=$(median "${t[@]}")
-	t=()
-	for _ in $(seq "$RUNS"); do
-		url=$(fresh_pg bench_base)
-		psql_q "$url" -c "$BASELINE_SCHEMA" >/dev/null
-		t+=("$(secs baseline_load "$url" "$csv")")
-	done
-	base=$(median "${t[@]}")
-	# the same with --connections 1 (each batch one transaction), on its own database;
-	# the default last, so bench_scli holds its result for the re-load and the counts
-	one=$(scli_first_loads bench_one "$csv" --connections 1)
-	first=$(scli_first_loads bench_scli "$csv")
+	# 1. PostgreSQL first loads
+	copy=$(pg_copy_ceiling "$csv")
+	copy_t=$(pg_copy_ceiling "$sorted")
+	row "PG: psql \\copy, UNLOGGED, no index (ceiling), random order" "$n" "$(fmt "$copy") s" "$(rate "$n" "$copy") rows/s" "1.00"
+	row "PG: psql \\copy, UNLOGGED, no index (ceiling), time order" "$n" "$(fmt "$copy_t") s" "$(rate "$n" "$copy_t") rows/s" "1.00"
+	phase "$n: PG ceilings"
+	if [ "$n" -le "$EXTRAS_MAX" ]; then
+		t=()
+		for _ in $(seq "$runs"); do
+			url=$(fresh_pg bench_base)
+			psql_q "$url" -c "$BASELINE_SCHEMA" >/dev/null
+			s=$(secs baseline_load "$url" "$csv")
+			t+=("$s")
+		done
+		drop_pg bench_base
+		base=$(median "${t[@]}")
+		load_row "PG: plain SQL staging + ON CONFLICT + rollup (baseline), random" "$n" "$base" "$copy"
+		pg_first_loads "$SCLI" bench_one "$csv" --connections 1
+		drop_pg bench_one
+		load_row "PG: scli load --connections 1, first, random" "$n" "$FL_S" "$copy" "" "$(ratio "$base" "$FL_S")× baseline"
+		phase "$n: PG baseline and --connections 1"
+	fi
+	if [ "$n" -le "$LARGE" ] || [ "$SORTED_LARGE" = 1 ]; then
+		pg_first_loads "$SCLI" bench_time "$sorted"
+		sorted_total=$("$SCLI" --database "$SCLI_TEST_PG dbname=bench_time" count --from 2021-03-01T00:00:00Z --to 2021-04-01T00:00:00Z --format csv | awk -F, 'NR > 1 {s += $3} END {print s}')
+		drop_pg bench_time
+		r=$(ratio "$copy_t" "$FL_S")
+		tgt=""
+		[ "$n" -gt "$LARGE" ] || tgt=$(target "$r" ">=" 0.50)
+		load_row "PG: scli load, first, time order" "$n" "$FL_S" "$copy_t" "$tgt" "peak RSS $(mib "$FL_RSS"); WAL $FL_WAL MiB"
+		phase "$n: PG scli first load, time order"
+	fi
+	pg_first_loads "$SCLI" bench_scli "$csv"
 	url="$SCLI_TEST_PG dbname=bench_scli"
-	# 2. re-load of the same file into the loaded database: all duplicates
+	first=$FL_S
+	first_rss=$FL_RSS
+	r=$(ratio "$copy" "$first")
+	if [ "$n" -gt "$LARGE" ]; then tgt=$(target "$r" ">=" 0.25); else tgt=$(target "$r" ">=" 0.30); fi
+	random_total=$("$SCLI" --database "$url" count --from 2021-03-01T00:00:00Z --to 2021-04-01T00:00:00Z --format csv | awk -F, 'NR > 1 {s += $3} END {print s}')
+	load_row "PG: scli load, first, random order" "$n" "$first" "$copy" "$tgt" \
+		"peak RSS $(mib "$FL_RSS"); WAL $FL_WAL MiB; database $(db_mib bench_scli) MiB; $random_total events${sorted_total:+ (time order: $sorted_total)}"
+	phase "$n: PG scli first load, random"
+	if [ -n "$PREV_SCLI" ] && [ "$n" -le "$EXTRAS_MAX" ]; then
+		pg_first_loads "$PREV_SCLI" bench_prev "$csv"
+		load_row "PG: $prev_label load, first, random order" "$n" "$FL_S" "$copy" "" "peak RSS $(mib "$FL_RSS"); WAL $FL_WAL MiB"
+		pg_first_loads "$PREV_SCLI" bench_prev "$sorted"
+		load_row "PG: $prev_label load, first, time order" "$n" "$FL_S" "$copy_t" "" "peak RSS $(mib "$FL_RSS"); WAL $FL_WAL MiB"
+		drop_pg bench_prev
+		phase "$n: PG previous design"
+	fi
+
+	# 2. re-loads into the loaded database: all duplicates
 	t=()
-	for _ in $(seq "$RUNS"); do
-		t+=("$(secs "$SCLI" --database "$url" load --collector csv --config "$csv" --quiet --force)")
+	for _ in $(seq "$runs"); do
+		s=$(timed "$SCLI" --database "$url" load --collector csv --config "$csv" --quiet --force)
+		t+=("$s")
 	done
 	again=$(median "${t[@]}")
-	row "PG: psql \\copy, UNLOGGED, no index (ceiling)" "$n" "$(fmt "$copy") s" "$(rate "$n" "$copy") rows/s" "1.00"
-	row "PG: plain SQL staging + ON CONFLICT + rollup (baseline)" "$n" "$(fmt "$base") s" "$(rate "$n" "$base") rows/s" "$(ratio "$copy" "$base")"
-	row "PG: scli load, first" "$n" "$(fmt "$first") s" "$(rate "$n" "$first") rows/s" "$(ratio "$copy" "$first") (target ≥ 0.5); $(ratio "$base" "$first")× baseline"
-	row "PG: scli load --connections 1, first" "$n" "$(fmt "$one") s" "$(rate "$n" "$one") rows/s" "$(ratio "$copy" "$one"); $(ratio "$base" "$one")× baseline"
-	row "PG: scli load --force, re-load (all duplicates)" "$n" "$(fmt "$again") s" "$(rate "$n" "$again") rows/s" "$(ratio "$copy" "$again") (target ≥ 0.7)"
-	R[pg_url_$n]=$url
+	r=$(ratio "$copy" "$again")
+	load_row "PG: scli load --force, re-load of the same file (all duplicates)" "$n" "$again" "$copy" "$(target "$r" ">=" 0.7)" "peak RSS $(mib "$(rss_kb)")"
+	if [ "$has_batch_size" = 1 ]; then
+		t=()
+		for _ in $(seq "$runs"); do
+			s=$(timed "$SCLI" --database "$url" load --collector csv --config "$csv" --quiet --force --batch-size "$other_batch")
+			t+=("$s")
+		done
+		again_b=$(median "${t[@]}")
+		r=$(ratio "$copy" "$again_b")
+		load_row "PG: scli load --force --batch-size $other_batch, re-load (all duplicates, every event probed)" "$n" "$again_b" "$copy" "$(target "$r" ">=" 0.7)" "peak RSS $(mib "$(rss_kb)")"
+	fi
+	after_total=$("$SCLI" --database "$url" count --from 2021-03-01T00:00:00Z --to 2021-04-01T00:00:00Z --format csv | awk -F, 'NR > 1 {s += $3} END {print s}')
+	[ "$after_total" = "$random_total" ] || NOTES+=("**Re-loads changed the counts at $n: $random_total events before, $after_total after.**")
+	phase "$n: PG re-loads"
 
 	# 3. SQLite
 	t=()
-	for _ in $(seq "$RUNS"); do
+	for _ in $(seq "$runs"); do
 		rm -f "$WORK"/imp.db*
-		t+=("$(secs sqlite3 "$WORK/imp.db" "CREATE TABLE raw (customer_id TEXT, event_type TEXT, transaction_id TEXT, ts TEXT)" ".mode csv" ".import $csv raw")")
+		s=$(secs sqlite3 "$WORK/imp.db" "CREATE TABLE raw (customer_id TEXT, event_type TEXT, transaction_id TEXT, ts TEXT)" ".mode csv" ".import $csv raw")
+		t+=("$s")
 	done
+	rm -f "$WORK"/imp.db*
 	imp=$(median "${t[@]}")
-	t=()
-	for _ in $(seq "$RUNS"); do
-		rm -f "$WORK"/s.db*
-		"$SCLI" --database "sqlite:$WORK/s.db" init-db >/dev/null
-		t+=("$(secs "$SCLI" --database "sqlite:$WORK/s.db" load --collector csv --config "$csv" --quiet)")
-	done
-	sl=$(median "${t[@]}")
-	row "SQLite: sqlite3 .import, plain table (ceiling)" "$n" "$(fmt "$imp") s" "$(rate "$n" "$imp") rows/s" "1.00"
-	row "SQLite: scli load" "$n" "$(fmt "$sl") s" "$(rate "$n" "$sl") rows/s" "$(ratio "$imp" "$sl") (target ≥ 0.5)"
+	row "SQLite: sqlite3 .import, plain table (ceiling), random order" "$n" "$(fmt "$imp") s" "$(rate "$n" "$imp") rows/s" "1.00"
+	sqlite_first_loads "$SCLI" "$csv"
+	r=$(ratio "$imp" "$FL_S")
+	if [ "$n" -gt "$LARGE" ]; then tgt=$(target "$r" ">=" 0.20); else tgt=$(target "$r" ">=" 0.30); fi
+	load_row "SQLite: scli load, first, random order" "$n" "$FL_S" "$imp" "$tgt" "peak RSS $(mib "$FL_RSS"); file $FL_MIB MiB"
+	sqlite_rss=$FL_RSS
+	phase "$n: SQLite random"
+	if [ "$n" -le "$EXTRAS_MAX" ]; then
+		sqlite_first_loads "$SCLI" "$sorted"
+		load_row "SQLite: scli load, first, time order (ratio to the random-order .import)" "$n" "$FL_S" "$imp" "" "peak RSS $(mib "$FL_RSS")"
+		if [ -n "$PREV_SCLI" ]; then
+			sqlite_first_loads "$PREV_SCLI" "$csv"
+			load_row "SQLite: $prev_label load, first, random order" "$n" "$FL_S" "$imp" "" "peak RSS $(mib "$FL_RSS")"
+		fi
+		phase "$n: SQLite time order${PREV_SCLI:+, previous design}"
+	fi
 
-	# 5. peak RSS of one load (target ≤ 64 MiB whatever the size)
-	for kind in csv json; do
+	# 4. peak RSS (target for PostgreSQL: ≤ 64 MiB whatever the size; SQLite: report it)
+	row "peak RSS, scli load csv → PostgreSQL" "$n" "$(mib "$first_rss")" "" "$(target "$(awk -v k="$first_rss" 'BEGIN {print k / 1024}')" "<=" 64 MiB)"
+	row "peak RSS, scli load csv → SQLite" "$n" "$(mib "$sqlite_rss")" "" "no target: reported"
+	if [ "$n" -le "$EXTRAS_MAX" ]; then
+		json=$WORK/events-$n.json
+		awk -F, 'BEGIN {print "["} NR > 1 {print ","} {printf "{\"customer_id\":\"%s\",\"event_type\":\"%s\",\"transaction_id\":\"%s\",\"timestamp\":\"%s\"}", $1, $2, $3, $4} END {print "\n]"}' "$csv" >"$json"
 		rm -f "$WORK"/m.db*
 		"$SCLI" --database "sqlite:$WORK/m.db" init-db >/dev/null
-		kb=$(/usr/bin/time -f %M "$SCLI" --database "sqlite:$WORK/m.db" load --collector "$kind" \
-			--config "$WORK/events-$n.$kind" --quiet 2>&1 >/dev/null | tail -1)
-		row "peak RSS, scli load $kind → SQLite" "$n" "$(awk -v k="$kb" 'BEGIN {printf "%.1f MiB", k / 1024}')" "" "target ≤ 64 MiB"
-		url=$(fresh_pg bench_rss)
-		"$SCLI" --database "$url" init-db >/dev/null
-		kb=$(/usr/bin/time -f %M "$SCLI" --database "$url" load --collector "$kind" \
-			--config "$WORK/events-$n.$kind" --quiet 2>&1 >/dev/null | tail -1)
-		row "peak RSS, scli load $kind → PostgreSQL" "$n" "$(awk -v k="$kb" 'BEGIN {printf "%.1f MiB", k / 1024}')" "" "target ≤ 64 MiB"
-	done
-	rm -f "$json" "$WORK"/*.db*
+		timed "$SCLI" --database "sqlite:$WORK/m.db" load --collector json --config "$json" --quiet >/dev/null
+		row "peak RSS, scli load json → SQLite" "$n" "$(mib "$(rss_kb)")" "" "no target: reported"
+		u=$(fresh_pg bench_rss)
+		"$SCLI" --database "$u" init-db >/dev/null
+		timed "$SCLI" --database "$u" load --collector json --config "$json" --quiet >/dev/null
+		row "peak RSS, scli load json → PostgreSQL" "$n" "$(mib "$(rss_kb)")" "" "$(target "$(awk -v k="$(rss_kb)" 'BEGIN {print k / 1024}')" "<=" 64 MiB)"
+		drop_pg bench_rss
+		rm -f "$json" "$WORK"/m.db*
+		phase "$n: JSON peak RSS"
+	fi
 	last=$n
+	last_first=$first
+	# keep the files of the largest size only (the kill figure and DuckDB read them)
+	for f in "$WORK"/events-*.csv; do
+		case "$f" in "$csv" | "$sorted") ;; *) rm -f "$f" ;; esac
+	done
 done
-
-# 4. count on the largest size, still loaded in bench_scli
 n=$last
 csv=$WORK/events-$n.csv
-url=${R[pg_url_$n]}
-heavy=$(cut -d, -f1 "$csv" | sort | uniq -c | sort -rn | awk 'NR == 1 {print $2}')
-log "   counting in: $url"
+url="$SCLI_TEST_PG dbname=bench_scli"
+rm -f "$WORK/events-$n-time.csv"
+ALL_HOURS=(--from 2021-03-01T00:00:00Z --to 2021-04-01T00:00:00Z --format csv)
+heavy=$(awk -F, '{c[$1]++} END {for (k in c) if (c[k] > m) {m = c[k]; h = k}; print h}' "$csv")
+
+# 5. kill and resume, on the largest size
+# usecs: microseconds since the epoch, without a fork (the poll below must not slow the load it watches)
+usecs() { echo "${EPOCHREALTIME//[!0-9]/}"; }
+if [ "$KILL" = 1 ]; then
+	log "== kill and resume, $n events"
+	u=$(fresh_pg bench_kill)
+	"$SCLI" --database "$u" init-db >/dev/null
+	size=$(stat -c %s "$csv")
+	half_us=$(awk -v s="$last_first" 'BEGIN {printf "%.0f", s * 500000}')
+	t0=$(now)
+	t0_us=$(usecs)
+	"$SCLI" --database "$u" load --collector csv --config "$csv" --quiet >/dev/null 2>"$WORK/kill.err" &
+	pid=$!
+	how=""
+	fd=""
+	# Poll with shell builtins only: the process state, the descriptor that has the file open
+	# (found again if it changes), and that descriptor's offset.
+	while :; do
+		state=""
+		read -r _ _ state _ 2>/dev/null <"/proc/$pid/stat" || break
+		[ "$state" != Z ] || break
+		el_us=$(($(usecs) - t0_us))
+		if [ -z "$fd" ] || ! [ "/proc/$pid/fd/$fd" -ef "$csv" ]; then
+			fd=""
+			for f in /proc/"$pid"/fd/*; do
+				if [ "$f" -ef "$csv" ]; then
+					fd=${f##*/}
+					break
+				fi
+			done
+		fi
+		pos=0
+		if [ -n "$fd" ]; then
+			while read -r key val; do
+				if [ "$key" = "pos:" ]; then
+					pos=$val
+					break
+				fi
+			done 2>/dev/null <"/proc/$pid/fdinfo/$fd" || pos=0
+		fi
+		if [ "$pos" -gt 0 ]; then
+			# scli may read the file once before loading it (its content hash for the ledger):
+			# that quick pass ends long before half the full load's time
+			if [ "$((pos * 10))" -ge "$((size * 9))" ] && [ "$el_us" -ge "$half_us" ]; then
+				kill -9 "$pid" 2>/dev/null && how="at file offset $(awk -v p="$pos" -v s="$size" 'BEGIN {printf "%.1f %%", 100 * p / s}')"
+				break
+			fi
+		elif [ "$el_us" -ge "$((half_us * 9 / 5))" ]; then
+			# the file is not read through a file descriptor offset (mmap?): 90 % of the time
+			kill -9 "$pid" 2>/dev/null && how="after 90 % of the full load's time (no file offset seen)"
+			break
+		fi
+		sleep 0.1
+	done
+	killed_after=$(since "$t0")
+	rc=0
+	{ wait "$pid"; } 2>/dev/null || rc=$?
+	if [ -z "$how" ] || [ "$rc" -ne 137 ]; then
+		row "PG: kill -9 at ~90 % read, then the same command again" "$n" "—" "" "not measured: the load ended (exit $rc) before the kill"
+	else
+		log "   killed $how, after $(fmt "$killed_after") s; ledger: $("$SCLI" --database "$u" loads --limit 1 --format json 2>/dev/null | tr -d '\n' | cut -c1-300)"
+		resume=$(timed "$SCLI" --database "$u" load --collector csv --config "$csv" --quiet)
+		r=$(awk -v a="$resume" -v b="$last_first" 'BEGIN {printf "%.2f", a / b}')
+		"$SCLI" --database "$u" count "${ALL_HOURS[@]}" >"$WORK/kill.counts"
+		"$SCLI" --database "$url" count "${ALL_HOURS[@]}" >"$WORK/clean.counts"
+		ktot=$(awk -F, -v c="$heavy" 'NR > 1 && $1 == c {s += $3} END {print s + 0}' "$WORK/kill.counts")
+		ctot=$(awk -F, -v c="$heavy" 'NR > 1 && $1 == c {s += $3} END {print s + 0}' "$WORK/clean.counts")
+		cells=$(($(wc -l <"$WORK/clean.counts") - 1))
+		if cmp -s "$WORK/kill.counts" "$WORK/clean.counts"; then
+			exact="exact: all $cells customer-hours equal the clean load's (heaviest customer $ktot = $ctot)"
+		else
+			exact="**NOT exact**: customer-hours differ from the clean load's ($(diff "$WORK/kill.counts" "$WORK/clean.counts" | grep -c '^<') lines; heaviest customer $ktot vs $ctot)"
+		fi
+		row "PG: kill -9 at ~90 % read, then the same command again (re-run time / full load time)" "$n" "$(fmt "$resume") s" \
+			"killed $how after $(fmt "$killed_after") s ($(ratio "$killed_after" "$last_first") of the full load)" "$r $(target "$r" "<=" 0.20); full load $(fmt "$last_first") s; $exact"
+	fi
+	drop_pg bench_kill
+	phase "kill and resume"
+fi
+
+# 6. count on the largest size, still loaded in bench_scli. Server-side time per invocation from
+# pg_stat_statements (loaded for this part only): every statement scli runs, whatever its tables.
+pg_admin -q -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
+# shellcheck disable=SC2086 # SCLI_TEST_PG_AS is a command prefix (runuser ...) or empty
+$SCLI_TEST_PG_AS "$SCLI_TEST_PG_BIN/pg_ctl" -D "$SCLI_TEST_PG_DIR/data" -l "$SCLI_TEST_PG_DIR/server.log" -w -t 120 restart >/dev/null
+pg_admin -q -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+	-c "ALTER SYSTEM SET pg_stat_statements.track_planning = on" -c "SELECT pg_reload_conf()" >/dev/null
+dbid=$(pg_admin -c "SELECT oid FROM pg_database WHERE datname = 'bench_scli'")
 log "== count, $n events loaded, customer $heavy"
 for span in "1 day|2021-03-10T00:00:00Z|2021-03-11T00:00:00Z" "30 days|2021-03-01T00:00:00Z|2021-03-31T00:00:00Z"; do
 	IFS='|' read -r label from to <<<"$span"
+	cmd=("$SCLI" --database "$url" count --customer "$heavy" --from "$from" --to "$to" --format csv)
 	hyperfine -N --warmup 3 --runs 30 --export-json "$WORK/hf.json" \
 		"$SCLI --database '$url' count --customer $heavy --from $from --to $to --format csv" >/dev/null 2>&1
 	wall=$(awk -F': ' '/"median"/ {gsub(/[ ,]/, "", $2); print $2 * 1000; exit}' "$WORK/hf.json")
-	total=$("$SCLI" --database "$url" count --customer "$heavy" --from "$from" --to "$to" --format csv |
-		awk -F, 'NR > 1 {s += $3} END {print s}')
-	# The statement scli runs (COUNT_SQL in src/adapters/postgres/pg_count.c, expanded by the C
-	# preprocessor) for whole-hour bounds: no edge hours, so the head and tail ranges are
-	# empty, $8..$12 (an edge counted as its hour less the other side) unused, and the
-	# rollup answers.
-	sql=$({
-		sed -n -e '/^#define EDGE_SQL/,/^$/p' -e '/^#define COUNT_SQL/,/^$/p' "$root/src/adapters/postgres/pg_count.c"
-		echo 'COUNT_SQL("customer_id = $1 AND", "customer_id = $1 AND")'
-	} | ${CC:-cc} -E -P -x c - | tr -d '\n' | sed -e 's/"[[:space:]]*"//g' -e 's/^[[:space:]]*"//' -e 's/"[[:space:]]*$//')
-	t=()
-	for _ in $(seq 7); do
-		t+=("$(psql -X -At "$url" <<SQL | sed -n 's/^Execution Time: \([0-9.]*\) ms$/\1/p'
-SET TimeZone = 'UTC';
-PREPARE c AS $sql;
-EXPLAIN (ANALYZE, TIMING OFF) EXECUTE c('$heavy', '$from', '$from', '$from', '$to', '$to', '$to', NULL, NULL, NULL, NULL, NULL);
-SQL
-		)")
-	done
-	server=$(median "${t[@]}")
+	total=$("${cmd[@]}" | awk -F, 'NR > 1 {s += $3} END {print s}')
+	k=20
+	pg_admin -q -c "SELECT pg_stat_statements_reset()" >/dev/null
+	for _ in $(seq "$k"); do "${cmd[@]}" >/dev/null; done
+	read -r server plan calls top < <(pg_admin -F ' ' -c "SELECT round((sum(total_exec_time) / $k)::numeric, 3),
+		round((sum(total_plan_time) / $k)::numeric, 3), round(sum(calls) / $k, 1), round(max(mean_exec_time)::numeric, 3)
+		FROM pg_stat_statements WHERE dbid = $dbid")
+	log "   server-side, per invocation: exec $server ms, plan $plan ms, $calls statements; the slowest:"
+	pg_admin -c "SELECT round(mean_exec_time::numeric, 3) || ' ms: ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
+		FROM pg_stat_statements WHERE dbid = $dbid ORDER BY total_exec_time DESC LIMIT 3" >&2
 	duck=""
+	duck_total=""
 	if [ -d "$DUCK/node_modules/@duckdb/node-api" ]; then
 		cp "$here/duckdb_count.mjs" "$DUCK/"
-		duck=$(node "$DUCK/duckdb_count.mjs" "$csv" "$heavy" "$from" "$to" 3 | sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p')
+		dj=$(node "$DUCK/duckdb_count.mjs" "$csv" "$heavy" "$from" "$to" 3)
+		duck=$(sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p' <<<"$dj")
+		duck_total=$(sed -n 's/.*"total":\([0-9]*\).*/\1/p' <<<"$dj")
 	fi
-	row "count, PostgreSQL, $label: scli process wall (hyperfine median)" "$n" "$(printf '%.2f' "$wall") ms" "total $total" "target ≤ 20 ms"
-	row "count, PostgreSQL, $label: server-side (EXPLAIN ANALYZE)" "$n" "$(printf '%.3f' "$server") ms" "" "target ≤ 1 ms"
+	same=""
+	[ "$label" != "30 days" ] || [ -z "$duck_total" ] || {
+		if [ "$duck_total" = "$total" ]; then same=" = DuckDB's"; else same=" (DuckDB: $duck_total)"; fi
+	}
+	row "count, PostgreSQL, $label: scli process wall (hyperfine median)" "$n" "$(printf '%.2f' "$wall") ms" "total $total$same" "$(target "$wall" "<=" 20 ms)"
+	row "count, PostgreSQL, $label: server-side per invocation (pg_stat_statements: execution of every statement)" "$n" \
+		"$(printf '%.3f' "$server") ms" "+ $(printf '%.3f' "$plan") ms planning" \
+		"$(target "$server" "<=" 1 ms); $calls statements, the slowest $top ms"
 	if [ -n "$duck" ]; then
-		row "count, $label: DuckDB on-the-fly CSV scan (in-process query)" "$n" "$(printf '%.1f' "$duck") ms" "" "scli wall is $(ratio "$duck" "$wall")× faster (target ≥ 100)"
+		r=$(ratio "$duck" "$wall")
+		row "count, $label: DuckDB on-the-fly CSV scan (in-process query)" "$n" "$(printf '%.1f' "$duck") ms" "" "scli wall is ${r}× faster $(target "$r" ">=" 100)"
 	fi
+done
+phase "count"
+
+# --- the previous design's figures, quoted from earlier results files ---------
+day=$(date -u +%Y-%m-%d)
+out=$here/results/$day-$mode.md
+# prev_file N: the newest results file with rows of N events (PREV_RESULTS narrows the choice)
+prev_file() {
+	local f
+	for f in ${PREV_RESULTS:-$(ls -r "$here"/results/[0-9]*.md 2>/dev/null)}; do
+		f=$(abs "$f")
+		[ -f "$f" ] && [ "$f" != "$out" ] || continue
+		awk -F'|' -v n="$1" '$3 ~ "^ *" n " *$" {found = 1} END {exit !found}' "$f" && {
+			echo "$f"
+			return
+		}
+	done
+}
+PREV=()
+for n in $SIZES; do
+	f=$(prev_file "$n")
+	[ -n "$f" ] || continue
+	made=$(sed -n 's/.* at \([0-9a-f]\{7,\}[^ .]*\).*/\1/p' "$f" | head -1)
+	PREV+=("" "Quoted from \`bench/results/$(basename "$f")\`${made:+ (scli at $made)}, $n events — not measured in this run, its own machine state and settings (see that file's header):" "")
+	PREV+=("| measurement (earlier run) | events | time | notes |" "|---|---:|---:|---|")
+	while IFS= read -r line; do PREV+=("$line"); done < <(awk -F'|' -v n2="$n" '
+		NF >= 5 && $3 ~ "^ *" n2 " *$" {printf "|%s|%s|%s|%s|\n", $2, $3, $4, $(NF - 1)}' "$f")
 done
 
 # --- results -------------------------------------------------------------------
-day=$(date -u +%Y-%m-%d)
-out=$here/results/$day-$mode.md
 mkdir -p "$here/results"
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+pgset=$(pg_admin -F ' ' -c "SELECT string_agg(name || ' ' || setting, ', ' ORDER BY name) FROM pg_settings
+	WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'max_wal_size', 'wal_level')")
+total_s=$(($(date +%s) - BENCH_T0))
 {
 	echo "# scli benchmark, $mode, $day"
 	echo
 	echo "Machine: $(nproc) CPUs, ${cpu:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)." \
-		"PostgreSQL $(psql -X -At "$SCLI_TEST_PG dbname=postgres" -c 'SHOW server_version' | cut -d' ' -f1)" \
-		"(private server, defaults but fsync off), SQLite $(sqlite3 --version | cut -d' ' -f1)," \
-		"scli $("$SCLI" --version | awk '{print $NF}') at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo '+changes')."
-	echo "Median of $RUNS runs per load figure. Ratios: peer time / scli time (≥ 1 means scli is faster)."
+		"PostgreSQL $(pg_admin -c 'SHOW server_version' | cut -d' ' -f1) (private server, **PostgreSQL's defaults, fsync on**," \
+		"as users run it: $pgset), SQLite $(sqlite3 --version | cut -d' ' -f1)," \
+		"scli $("$SCLI" --version | awk '{print $NF}') at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo '+changes')" \
+		"(build \`${BUILD#"$root"/}\`)${PREV_SCLI:+; previous design: \`$PREV_SCLI\`}."
+	echo "Files: \`scli-gen --seed 1 --customers 200 --days 30 --start 2021-03-01\` (random order, 1 % duplicates) and a" \
+		"time-ordered copy of each (sorted by timestamp)."
+	echo "Median of $RUNS runs per load figure at sizes ≤ $LARGE, **$RUNS_LARGE run(s) at larger sizes**." \
+		"Ratios: ceiling time / scli time (for the kill figure: re-run time / full load time)."
+	echo "The whole run took $((total_s / 60)) min $((total_s % 60)) s."
 	echo
 	echo "| measurement | events | time | rate | ratio to the ceiling / notes |"
 	echo "|---|---:|---:|---:|---|"
 	printf '%s\n' "${ROWS[@]}"
+	if [ ${#NOTES[@]} -gt 0 ]; then
+		echo
+		printf '%s\n' "${NOTES[@]}"
+	fi
+	echo
+	echo "Time per part: $(printf '%s; ' "${PHASES[@]}" | sed 's/; $//')."
+	if [ ${#PREV[@]} -gt 0 ]; then
+		echo
+		echo "## Previous design, quoted (labelled: from earlier results files, not this run)"
+		printf '%s\n' "${PREV[@]}"
+	fi
 } >"$out"
 log ""
 cat "$out"

@@ -8,6 +8,9 @@
 #   SCLI_TEST_PG_DIR  the server's directory (data/, socket, log)
 #   SCLI_TEST_PG_BIN  the server binaries (pg_ctl, ...), for tests that stop/start it
 #   SCLI_TEST_PG_PWUSER / SCLI_TEST_PG_PASSWORD  a role that must log in with a password
+# The server runs with fsync, synchronous_commit and full_page_writes off (fast
+# tests), unless SCLI_PG_DURABLE=1: then those stay at PostgreSQL's defaults
+# (on), as users run it — the benchmarks use that.
 # The server is stopped and the directory removed when COMMAND ends, also on
 # failure or interruption. Exits with COMMAND's status.
 set -euo pipefail
@@ -51,10 +54,10 @@ cat >"$dir/conf" <<CONF
 listen_addresses = ''
 unix_socket_directories = '$dir'
 port = 5432
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 CONF
+if [ "${SCLI_PG_DURABLE:-0}" != 1 ]; then
+	printf '%s\n' "fsync = off" "synchronous_commit = off" "full_page_writes = off" >>"$dir/conf"
+fi
 "${as_pg[@]}" sh -c "cat '$dir/conf' >>'$dir/data/postgresql.conf'"
 "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
 	{ cat "$dir/server.log" >&2; exit 1; }
