@@ -58,8 +58,8 @@ static void case_begin(oracle_case *c, const char *line)
 	const char *why = NULL;
 
 	case_end(c);
-	assert_int_equal(sscanf(line, "CASE %63s %15s %" SCNd64 " %" SCNd64, zone, size, &from, &to),
-			 4);
+	assert_int_equal(
+	    sscanf(line, "CASE %63s %15s %" SCNd64 " %" SCNd64, zone, size, &from, &to), 4);
 	snprintf(c->label, sizeof(c->label), "%s %s [%" PRId64 ", %" PRId64 ")", zone, size, from,
 		 to);
 	if (!c->zone || strcmp(scli_zone_name(c->zone), zone) != 0) {
@@ -80,9 +80,8 @@ static void check_window(oracle_case *c, const char *line)
 	int partial;
 	const scli_window *w;
 
-	assert_int_equal(sscanf(line, "W %" SCNd64 " %" SCNd64 " %d %63s", &start, &end, &partial,
-				printed),
-			 4);
+	assert_int_equal(
+	    sscanf(line, "W %" SCNd64 " %" SCNd64 " %d %63s", &start, &end, &partial, printed), 4);
 	if (c->next >= c->n) {
 		report(c, "scli has fewer windows", line);
 		return;
@@ -161,7 +160,8 @@ int main(void)
 	};
 
 	if (!oracle_available()) {
-		fprintf(stderr, "skipped: python3 with zoneinfo and the system's tz database needed\n");
+		fprintf(stderr,
+			"skipped: python3 with zoneinfo and the system's tz database needed\n");
 		return 77;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
