@@ -25,8 +25,9 @@ typedef struct scli_zone scli_zone;
 /** Buffer size that always holds scli_zone_format's output with its NUL. */
 #define SCLI_ZONE_TIME_BUFSZ 40
 
-/** Buffer size that always holds a reason from scli_zone_parse_time or scli_zone_gap_describe. */
-#define SCLI_ZONE_WHY_BUFSZ 256
+/** Buffer size that holds any reason from scli_zone_parse_time or scli_zone_gap_describe for a
+ *  zone whose name has at most 255 bytes (all that scli_zone_load accepts). */
+#define SCLI_ZONE_WHY_BUFSZ 512
 
 /**
  * Load the zone `name`: a fixed offset (scli_zone_parse_fixed) or an IANA name
