@@ -157,14 +157,15 @@ static void test_damaged_files(void **state)
 	assert_null(z);
 }
 
-/* Every prefix of a real file: an error, never a crash or a zone. */
-static void test_every_truncation(void **state)
+/* Prefixes of a real file: an error, never a crash or a zone. Every length
+ * in the first and last 100 bytes (first header, footer), every 11th between. */
+static void test_truncations(void **state)
 {
 	scli_zone *z = NULL;
 	size_t len;
 
 	(void)state;
-	for (len = 0; len < ny_len - 1; len++) {
+	for (len = 0; len < ny_len - 1; len += len < 100 || len > ny_len - 100 ? 1 : 11) {
 		write_file("Cut", ny, len);
 		if (load_tmp(&z, "Cut") == 0)
 			fail_msg("a file cut to %zu bytes loaded", len);
@@ -213,9 +214,9 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_system_zones),     cmocka_unit_test(test_unknown_names),
-	    cmocka_unit_test(test_version_1_only),   cmocka_unit_test(test_damaged_files),
-	    cmocka_unit_test(test_every_truncation), cmocka_unit_test(test_corrupt_bytes),
+	    cmocka_unit_test(test_system_zones),   cmocka_unit_test(test_unknown_names),
+	    cmocka_unit_test(test_version_1_only), cmocka_unit_test(test_damaged_files),
+	    cmocka_unit_test(test_truncations),	   cmocka_unit_test(test_corrupt_bytes),
 	};
 
 	if (access(NEW_YORK, R_OK) != 0) {
