@@ -27,6 +27,22 @@
  */
 int scli_timestamp_parse(int64_t *out, const char *text, size_t len, const char **why);
 
+/** What scli_timestamp_parse_wall read. */
+typedef enum scli_timestamp_kind {
+	SCLI_TIMESTAMP_INSTANT, /**< an offset or `Z` was given: `*out` is the instant */
+	SCLI_TIMESTAMP_WALL,	/**< date and time without an offset: a wall-clock reading */
+	SCLI_TIMESTAMP_DATE	/**< a date alone: the wall-clock reading of its midnight */
+} scli_timestamp_kind;
+
+/**
+ * Parse as scli_timestamp_parse, but apply no default offset: for a text
+ * without one, `*out` is the wall-clock reading counted as if it were UTC
+ * (what include/scli/zone.h calls a local value), for the caller to place in a
+ * time zone. `*kind_out` (when not NULL) says which of the three was read.
+ */
+int scli_timestamp_parse_wall(int64_t *out, scli_timestamp_kind *kind_out, const char *text,
+			      size_t len, const char **why);
+
 /**
  * Convert Unix seconds with an optional fraction (as found in JSON numbers) to
  * microseconds. A double cannot hold most decimal fractions exactly, so a

@@ -198,10 +198,12 @@ static const char *parse_offset(int64_t *us, const char *text, size_t len, size_
 	return NULL;
 }
 
-static const char *parse(int64_t *out, const char *text, size_t len)
+/* `*kind` says whether the text had an offset (an instant) or not (a
+ * wall-clock reading, which is then returned as if it were UTC). */
+static const char *parse(int64_t *out, scli_timestamp_kind *kind, const char *text, size_t len)
 {
 	int64_t days, tod = 0, offset = 0, utc;
-	size_t pos = 0;
+	size_t pos = 0, mark;
 	const char *why;
 
 	if (len == 0)
@@ -210,6 +212,7 @@ static const char *parse(int64_t *out, const char *text, size_t len)
 		return "leading whitespace is not allowed";
 	if ((why = parse_date(&days, text, len, &pos)) != NULL)
 		return why;
+	*kind = SCLI_TIMESTAMP_DATE;
 	if (pos < len) {
 		char sep = text[pos];
 
@@ -223,8 +226,12 @@ static const char *parse(int64_t *out, const char *text, size_t len)
 		pos++;
 		if ((why = parse_time(&tod, text, len, &pos)) != NULL)
 			return why;
+		*kind = SCLI_TIMESTAMP_WALL;
+		mark = pos;
 		if ((why = parse_offset(&offset, text, len, &pos)) != NULL)
 			return why;
+		if (pos != mark)
+			*kind = SCLI_TIMESTAMP_INSTANT;
 	}
 	if (pos < len)
 		return only_space(text, pos, len) ? "trailing whitespace is not allowed"
@@ -236,15 +243,26 @@ static const char *parse(int64_t *out, const char *text, size_t len)
 	return NULL;
 }
 
-int scli_timestamp_parse(int64_t *out, const char *text, size_t len, const char **why)
+int scli_timestamp_parse_wall(int64_t *out, scli_timestamp_kind *kind_out, const char *text,
+			      size_t len, const char **why)
 {
-	const char *reason = parse(out, text, len);
+	scli_timestamp_kind kind = SCLI_TIMESTAMP_DATE;
+	const char *reason = parse(out, &kind, text, len);
 
-	if (reason == NULL)
+	if (reason == NULL) {
+		if (kind_out)
+			*kind_out = kind;
 		return 0;
+	}
 	if (why)
 		*why = reason;
 	return SCLI_EINVALID;
+}
+
+int scli_timestamp_parse(int64_t *out, const char *text, size_t len, const char **why)
+{
+	/* without an offset the wall clock is UTC's, so the reading is the instant */
+	return scli_timestamp_parse_wall(out, NULL, text, len, why);
 }
 
 int scli_timestamp_from_unix_seconds(int64_t *out, double seconds, const char **why)
