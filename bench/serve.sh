@@ -63,7 +63,7 @@ say "loaded in $(($(date +%s) - t0)) s"
 psql -X -q "$DB" -c "VACUUM ANALYZE" -c CHECKPOINT
 
 # The busiest customer, one day in the middle of the data.
-customer=$(psql -X -At "$DB" -c "SELECT customer_id FROM scli_hourly GROUP BY 1 ORDER BY sum(count) DESC LIMIT 1")
+customer=$(psql -X -At "$DB" -c "SELECT c.customer_id FROM scli_rollup r JOIN scli_customers c USING (customer_key) GROUP BY 1 ORDER BY sum(r.count) DESC LIMIT 1")
 from=2021-03-15T00:00:00Z
 to=2021-03-16T00:00:00Z
 path="/v1/customers/$customer/hourly?from=$from&to=$to"
