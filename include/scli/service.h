@@ -56,20 +56,15 @@ typedef struct scli_load_progress {
 typedef void (*scli_progress_fn)(void *ctx, const scli_load_progress *p);
 
 typedef struct scli_load_options {
-	size_t batch_size;	  /**< events per transaction; 0 = default (SCLI_DEFAULT_BATCH) */
+	size_t batch_size;	  /**< events per transaction; 0 = the repository's default
+				     (scli_repo_default_batch: SCLI_DEFAULT_BATCH,
+				     SQLite SCLI_SQLITE_DEFAULT_BATCH) */
 	scli_reject_fn on_reject; /**< may be NULL */
 	void *reject_ctx;
 	scli_progress_fn on_progress; /**< may be NULL */
 	void *progress_ctx;
 } scli_load_options;
 
-/*
- * Measured on 1M events (2 cores): PostgreSQL 17.5 s with 50k-event batches
- * against 21 s with 10k (fewer rollup upserts of the same hours); SQLite 27 s
- * against 40 s (each index page goes to the WAL once per batch). Peak RSS stays
- * under 64 MiB: a batch is 50k x 536 bytes, SQLite's page cache 16 MiB.
- */
-#define SCLI_DEFAULT_BATCH 50000
 
 /**
  * Read every row of `col` and store the events in batches. `*report` is

@@ -18,7 +18,7 @@ static const char usage[] =
     "  config        load --config     SCLI_CONFIG     (paths separated by ':')\n"
     "  rejects       load --rejects    SCLI_REJECTS\n"
     "  max_rejects   load --max-rejects SCLI_MAX_REJECTS\n"
-    "  batch_size    load --batch-size SCLI_BATCH_SIZE (default 50000)\n"
+    "  batch_size    load --batch-size SCLI_BATCH_SIZE (default 50000; SQLite 250000)\n"
     "  connections   load --connections SCLI_CONNECTIONS (default 2; PostgreSQL)\n"
     "  cache_mib     load --cache-mib  SCLI_CACHE_MIB  (default 64; SQLite)\n"
     "  report        load --report     SCLI_REPORT     (default text)\n"
@@ -132,7 +132,7 @@ int cli_cmd_config(const cli_globals *g, int argc, char **argv)
 	env_row("config", "SCLI_CONFIG", NULL);
 	env_row("rejects", "SCLI_REJECTS", NULL);
 	env_row("max_rejects", "SCLI_MAX_REJECTS", "no limit");
-	env_row("batch_size", "SCLI_BATCH_SIZE", "50000");
+	env_row("batch_size", "SCLI_BATCH_SIZE", "50000; SQLite 250000");
 	env_row("connections", "SCLI_CONNECTIONS", "2");
 	env_row("cache_mib", "SCLI_CACHE_MIB", "64");
 	env_row("report", "SCLI_REPORT", "text");

@@ -28,7 +28,7 @@ static const char usage[] =
     "                        committed batches stay\n"
     "  --force               load a file even if the ledger says it was loaded before\n"
     "  --report text|json    the final report as text (default) or JSON on stdout\n"
-    "  --batch-size N        events per transaction (default 50000)\n"
+    "  --batch-size N        events per transaction (default 50000; SQLite 250000)\n"
     "  --connections 1|2     PostgreSQL: connections each batch is stored over\n"
     "                        (default 2: two halves by customer and hour, stored at\n"
     "                        once; 1: each batch one transaction)\n"

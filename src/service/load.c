@@ -81,7 +81,7 @@ int scli_load_rows(scli_load_report *report, const load_job *job)
 	uint64_t since_progress = 0;
 	int error, kind;
 
-	cap = opts->batch_size ? opts->batch_size : SCLI_DEFAULT_BATCH;
+	cap = opts->batch_size ? opts->batch_size : scli_repo_default_batch(job->repo);
 	/* one slot more than a batch: the row that shows the batch was not the last */
 	if (!(batch = scli_malloc((cap + 1) * sizeof(*batch)))) {
 		error = scli_error_set(SCLI_ENOMEM,

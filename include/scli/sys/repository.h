@@ -101,6 +101,13 @@ typedef struct scli_repo_ops {
 	 * (PostgreSQL, memory).
 	 */
 	bool (*replaced)(scli_repo *r);
+
+	/**
+	 * Events per batch when the caller names none (0: SCLI_DEFAULT_BATCH). An
+	 * adapter whose cost per commit grows with the database (SQLite rewrites
+	 * every key-tree page a batch touches) asks for larger batches.
+	 */
+	size_t default_batch;
 } scli_repo_ops;
 
 /** Base struct every repository adapter embeds first. */
@@ -132,6 +139,13 @@ static inline int scli_repo_count_hourly(scli_repo *r, const char *customer_id, 
 {
 	assert(r && r->ops && r->ops->count_hourly);
 	return r->ops->count_hourly(r, customer_id, from_us, to_us, cb, ctx);
+}
+
+/** The adapter's preferred batch size (SCLI_DEFAULT_BATCH unless it names one). */
+static inline size_t scli_repo_default_batch(const scli_repo *r)
+{
+	assert(r && r->ops);
+	return r->ops->default_batch ? r->ops->default_batch : SCLI_DEFAULT_BATCH;
 }
 
 static inline int scli_repo_schema_version(int *version_out, scli_repo *r)

@@ -152,6 +152,7 @@ static bool sqlite_replaced(scli_repo *r)
 static const scli_repo_ops sqlite_ops = {
     .version = SCLI_REPO_OPS_VERSION,
     .name = "sqlite",
+    .default_batch = SCLI_SQLITE_DEFAULT_BATCH,
     .init_schema = sqlite_repo_init_schema,
     .check_schema = sqlite_repo_check_schema,
     .store_batch = sqlite_repo_store_batch,
