@@ -34,6 +34,35 @@
 typedef int (*scli_hour_cb)(void *ctx, const char *customer_id, int64_t hour_start_us,
 			    int64_t count);
 
+/**
+ * A count over consecutive windows (issue 15): which events, and where the
+ * windows start and end. Window i is [bounds[i], bounds[i + 1]); the caller
+ * has already cut the first and last windows to the asked range, so every
+ * counted event has bounds[0] <= ts < bounds[n_windows]. Bounds may fall
+ * anywhere (minute windows, a zone with an odd offset): an adapter answers
+ * whole rollup cells that lie inside one window from the rollup and the rest
+ * from raw events (scli_cell_plan, include/scli/cell_plan.h).
+ */
+typedef struct scli_window_query {
+	const char *const *customers;	/**< n_customers ids; NULL / 0: every customer */
+	size_t n_customers;
+	const char *const *event_types; /**< n_event_types types; NULL / 0: every type */
+	size_t n_event_types;
+	bool by_event_type;		/**< report per event type (else event_type is NULL) */
+	const int64_t *bounds;		/**< n_windows + 1 strictly increasing instants */
+	size_t n_windows;		/**< 1 .. SCLI_MAX_BUCKETS */
+} scli_window_query;
+
+/**
+ * Called with a count of events of `customer_id` (and `event_type` when the
+ * query is by event type, else NULL) in window `window`. The same key may be
+ * reported more than once (the caller adds them up); a zero count may or may
+ * not be reported. Strings are borrowed for the call. Return 0 to go on,
+ * negative to stop (that value is then returned by count_windows).
+ */
+typedef int (*scli_window_cb)(void *ctx, const char *customer_id, const char *event_type,
+			      size_t window, int64_t count);
+
 typedef struct scli_repo_ops {
 	int version;	  /**< SCLI_REPO_OPS_VERSION */
 	const char *name; /**< "memory", "sqlite", "postgres" */
@@ -108,6 +137,14 @@ typedef struct scli_repo_ops {
 	 * every key-tree page a batch touches) asks for larger batches.
 	 */
 	size_t default_batch;
+
+	/**
+	 * Count the query's events per (customer, [event type,] window), exactly:
+	 * equal to counting the stored events one by one. An unknown customer or
+	 * event type counts nothing (no error).
+	 */
+	int (*count_windows)(scli_repo *r, const scli_window_query *q, scli_window_cb cb,
+			     void *ctx);
 } scli_repo_ops;
 
 /** Base struct every repository adapter embeds first. */
@@ -139,6 +176,16 @@ static inline int scli_repo_count_hourly(scli_repo *r, const char *customer_id, 
 {
 	assert(r && r->ops && r->ops->count_hourly);
 	return r->ops->count_hourly(r, customer_id, from_us, to_us, cb, ctx);
+}
+
+static inline int scli_repo_count_windows(scli_repo *r, const scli_window_query *q,
+					  scli_window_cb cb, void *ctx)
+{
+	assert(r && r->ops && q && q->bounds && q->n_windows > 0);
+	if (!r->ops->count_windows)
+		return scli_error_set(SCLI_EUNSUPPORTED, "%s repository cannot count windows",
+				      r->ops->name);
+	return r->ops->count_windows(r, q, cb, ctx);
 }
 
 /** The adapter's preferred batch size (SCLI_DEFAULT_BATCH unless it names one). */
