@@ -57,6 +57,24 @@ typedef struct fill_ctx {
 	const char *repo;
 } fill_ctx;
 
+/*
+ * A customer found by the count (none was named) has a series for every type
+ * named, with zeros if need be: done once, when the first of them is made.
+ */
+static int add_type_series(fill_ctx *f, const char *customer_id)
+{
+	scli_customer_series *s;
+	size_t before = scli_series_table_size(f->table), t;
+	int error;
+
+	if ((error = scli_series_table_get(&s, f->table, customer_id, f->types[0])) < 0)
+		return error;
+	for (t = 1; t < f->ntypes && scli_series_table_size(f->table) > before; t++)
+		if ((error = scli_series_table_get(&s, f->table, customer_id, f->types[t])) < 0)
+			return error;
+	return 0;
+}
+
 static int add_count(void *p, const char *customer_id, const char *event_type, size_t window,
 		     int64_t count)
 {
@@ -80,6 +98,9 @@ static int add_count(void *p, const char *customer_id, const char *event_type, s
 	    find_text((const char *const *)f->types, f->ntypes, event_type) < 0)
 		return scli_error_set(SCLI_ERROR, "%s repository returned another event type",
 				      f->repo);
+	if (!f->customers && event_type && f->ntypes &&
+	    (error = add_type_series(f, customer_id)) < 0)
+		return error;
 	if ((error = scli_series_table_get(&s, f->table, customer_id, event_type)) < 0)
 		return error;
 	if (at >= 0)

@@ -33,6 +33,9 @@ void scli_series_table_free(scli_series_table *t);
 int scli_series_table_get(scli_customer_series **out, scli_series_table *t, const char *customer,
 			  const char *event_type);
 
+/* How many series the table holds. */
+size_t scli_series_table_size(const scli_series_table *t);
+
 /* Hand the series over, sorted by (customer_id, event_type); the table is left empty. */
 void scli_series_table_take(scli_customer_series **series_out, size_t *n_out,
 			    scli_series_table *t);

@@ -140,6 +140,11 @@ int scli_series_table_get(scli_customer_series **out, scli_series_table *t, cons
 	return 0;
 }
 
+size_t scli_series_table_size(const scli_series_table *t)
+{
+	return t->n;
+}
+
 static int compare_series(const void *a, const void *b)
 {
 	const scli_customer_series *x = a, *y = b;
