@@ -66,7 +66,6 @@ typedef struct scli_load_options {
 	void *progress_ctx;
 } scli_load_options;
 
-
 /**
  * Read every row of `col` and store the events in batches. `*report` is
  * added to (not reset), so several sources can share one report. On a

@@ -271,8 +271,8 @@ static int json_series(void *ctx, const scli_customer_series *s)
 	cJSON_AddItemToArray(j->customers, cust);
 	if (!cJSON_AddStringToObject(cust, "customer_id", s->customer_id))
 		return -1;
-	if (j->by_type && !(s->has_event_type
-				? cJSON_AddStringToObject(cust, "event_type", s->event_type)
+	if (j->by_type &&
+	    !(s->has_event_type ? cJSON_AddStringToObject(cust, "event_type", s->event_type)
 				: cJSON_AddNullToObject(cust, "event_type")))
 		return -1;
 	if (!cJSON_AddNumberToObject(cust, "total", (double)s->total) ||

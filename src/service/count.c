@@ -86,10 +86,10 @@ static int add_count(void *p, const char *customer_id, const char *event_type, s
 	if (count == 0) /* the port may report zeros: a series needs an event */
 		return 0;
 	if (count < 0 || window >= f->nwindows || (f->by_type && !event_type))
-		return scli_error_set(SCLI_ERROR,
-				      "%s repository returned a count outside the request", f->repo);
-	if (f->customers && (at = find_text((const char *const *)f->customers, f->ncustomers,
-					    customer_id)) < 0)
+		return scli_error_set(
+		    SCLI_ERROR, "%s repository returned a count outside the request", f->repo);
+	if (f->customers &&
+	    (at = find_text((const char *const *)f->customers, f->ncustomers, customer_id)) < 0)
 		return scli_error_set(SCLI_ERROR, "%s repository returned another customer",
 				      f->repo);
 	if (!f->by_type)
@@ -197,11 +197,11 @@ int scli_service_count_windows(scli_count_result **out, scli_repo *repo,
 	res->zone = req->zone;
 	res->by_event_type = f.by_type = req->by_event_type;
 	f.repo = scli_repo_name(repo);
-	if ((error = scli_count_check_request(&problem, &res->windows, &res->nbuckets, req,
-					      NULL)) < 0 ||
+	if ((error = scli_count_check_request(&problem, &res->windows, &res->nbuckets, req, NULL)) <
+		0 ||
 	    (error = scli_repo_check_schema(repo)) < 0 ||
-	    (error = sorted_unique(&f.customers, &f.ncustomers, req->customers,
-				   req->n_customers)) < 0 ||
+	    (error = sorted_unique(&f.customers, &f.ncustomers, req->customers, req->n_customers)) <
+		0 ||
 	    (error = sorted_unique(&f.types, &f.ntypes, req->event_types, req->n_event_types)) <
 		0 ||
 	    (error = keep_types(res, (const char *const *)f.types, f.ntypes)) < 0 ||

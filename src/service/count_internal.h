@@ -1,4 +1,5 @@
-/* Shared by the count use case's files (count_request.c, count.c, count_series.c); not installed. */
+/* Shared by the count use case's files (count_request.c, count.c, count_series.c); not installed.
+ */
 #ifndef SCLI_COUNT_INTERNAL_H
 #define SCLI_COUNT_INTERNAL_H
 
@@ -37,7 +38,6 @@ int scli_series_table_get(scli_customer_series **out, scli_series_table *t, cons
 size_t scli_series_table_size(const scli_series_table *t);
 
 /* Hand the series over, sorted by (customer_id, event_type); the table is left empty. */
-void scli_series_table_take(scli_customer_series **series_out, size_t *n_out,
-			    scli_series_table *t);
+void scli_series_table_take(scli_customer_series **series_out, size_t *n_out, scli_series_table *t);
 
 #endif

@@ -85,10 +85,9 @@ static int parse_bound(int64_t *out, scli_count_problem *p, bool is_from, const 
 	if (scli_timestamp_parse_wall(&local, &kind, text, len, &reason) == 0 &&
 	    kind == SCLI_TIMESTAMP_WALL && scli_zone_local_to_instant(&at, &gap, z, local) < 0) {
 		scli_zone_gap_describe(p->why_buf, sizeof(p->why_buf), z, local, &gap);
-		return scli_count_refused(p, is_from ? SCLI_COUNT_FROM_SKIPPED
-						     : SCLI_COUNT_TO_SKIPPED,
-					  p->why_buf,
-					  scli_error_set(SCLI_EINVALID, "%s: %s", name, p->why_buf));
+		return scli_count_refused(
+		    p, is_from ? SCLI_COUNT_FROM_SKIPPED : SCLI_COUNT_TO_SKIPPED, p->why_buf,
+		    scli_error_set(SCLI_EINVALID, "%s: %s", name, p->why_buf));
 	}
 	if (scli_zone_parse_time(out, p->why_buf, sizeof(p->why_buf), z, text, len) < 0)
 		return scli_count_refused(
@@ -122,8 +121,9 @@ int scli_service_count_request(scli_count_request *out, scli_count_problem *prob
 	problem->which = 0;
 	problem->why_buf[0] = '\0';
 	if (!in->from || !in->to)
-		return scli_count_refused(problem, SCLI_COUNT_NO_RANGE, NULL,
-					  scli_error_set(SCLI_EINVALID, "from and to are required"));
+		return scli_count_refused(
+		    problem, SCLI_COUNT_NO_RANGE, NULL,
+		    scli_error_set(SCLI_EINVALID, "from and to are required"));
 	if (in->window && scli_window_size_parse(&req.window, in->window) < 0)
 		return scli_count_refused(
 		    problem, SCLI_COUNT_BAD_WINDOW, "minute, hour, day or month",

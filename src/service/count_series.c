@@ -157,8 +157,7 @@ static int compare_series(const void *a, const void *b)
 	return strcmp(x->event_type, y->event_type);
 }
 
-void scli_series_table_take(scli_customer_series **series_out, size_t *n_out,
-			    scli_series_table *t)
+void scli_series_table_take(scli_customer_series **series_out, size_t *n_out, scli_series_table *t)
 {
 	if (t->n) /* qsort(NULL, 0, ...) is undefined */
 		qsort(t->series, t->n, sizeof(*t->series), compare_series);

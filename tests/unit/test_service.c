@@ -315,42 +315,71 @@ static void count_request_is_checked_in_order(void **state)
 		scli_count_refusal what;
 		const char *why; /* in p.why, when not NULL */
 	} refusals[] = {
-	    {{"", 0, NULL, "2021-03-01", "x", NULL, NULL, NULL}, SCLI_EINVALID,
-	     SCLI_COUNT_NO_RANGE, NULL},
-	    {{NULL, 0, "2021-03-01", "2021-03-02", "week", "Mars/Base", NULL, NULL}, SCLI_EINVALID,
-	     SCLI_COUNT_BAD_WINDOW, NULL},
-	    {{NULL, 0, "2021-03-01", "2021-03-02", "Day", NULL, NULL, NULL}, SCLI_EINVALID,
-	     SCLI_COUNT_BAD_WINDOW, NULL},
+	    {{"", 0, NULL, "2021-03-01", "x", NULL, NULL, NULL},
+	     SCLI_EINVALID,
+	     SCLI_COUNT_NO_RANGE,
+	     NULL},
+	    {{NULL, 0, "2021-03-01", "2021-03-02", "week", "Mars/Base", NULL, NULL},
+	     SCLI_EINVALID,
+	     SCLI_COUNT_BAD_WINDOW,
+	     NULL},
+	    {{NULL, 0, "2021-03-01", "2021-03-02", "Day", NULL, NULL, NULL},
+	     SCLI_EINVALID,
+	     SCLI_COUNT_BAD_WINDOW,
+	     NULL},
 	    {{NULL, 0, "2021-03-01", "2021-03-02", "day", "Mars/Base", "customer", NULL},
-	     SCLI_EINVALID, SCLI_COUNT_BAD_GROUP_BY, NULL},
-	    {{NULL, 0, "2021-02-29", "x", "day", "Mars/Base", NULL, NULL}, SCLI_EINVALID,
-	     SCLI_COUNT_UNKNOWN_ZONE, NULL},
-	    {{"", 0, "2021-02-29", "x", NULL, NULL, NULL, NULL}, SCLI_EINVALID,
-	     SCLI_COUNT_BAD_FROM, "day is out of range for the month"},
-	    {{"", 0, "2021-03-01", "x", NULL, NULL, NULL, NULL}, SCLI_EINVALID, SCLI_COUNT_BAD_TO,
+	     SCLI_EINVALID,
+	     SCLI_COUNT_BAD_GROUP_BY,
+	     NULL},
+	    {{NULL, 0, "2021-02-29", "x", "day", "Mars/Base", NULL, NULL},
+	     SCLI_EINVALID,
+	     SCLI_COUNT_UNKNOWN_ZONE,
+	     NULL},
+	    {{"", 0, "2021-02-29", "x", NULL, NULL, NULL, NULL},
+	     SCLI_EINVALID,
+	     SCLI_COUNT_BAD_FROM,
+	     "day is out of range for the month"},
+	    {{"", 0, "2021-03-01", "x", NULL, NULL, NULL, NULL},
+	     SCLI_EINVALID,
+	     SCLI_COUNT_BAD_TO,
 	     NULL},
 	    {{"", 0, "2021-03-14T02:30", "x", NULL, "America/New_York", NULL, NULL},
-	     SCLI_EINVALID, SCLI_COUNT_FROM_SKIPPED,
+	     SCLI_EINVALID,
+	     SCLI_COUNT_FROM_SKIPPED,
 	     "2021-03-14T02:30 does not exist in America/New_York (clocks went from 02:00 to "
 	     "03:00)"},
 	    {{"", 0, "2021-03-14", "2021-03-14T02:59:59", NULL, "America/New_York", NULL, NULL},
-	     SCLI_EINVALID, SCLI_COUNT_TO_SKIPPED, NULL},
-	    {{"", 0, "2021-03-02", "2021-03-01", NULL, NULL, NULL, NULL}, SCLI_EINVALID,
-	     SCLI_COUNT_REVERSED, NULL},
-	    {{"", 0, "1990-01-01", "2021-03-01", NULL, NULL, NULL, ""}, SCLI_EINVALID,
-	     SCLI_COUNT_BAD_CUSTOMER, "is empty"},
+	     SCLI_EINVALID,
+	     SCLI_COUNT_TO_SKIPPED,
+	     NULL},
+	    {{"", 0, "2021-03-02", "2021-03-01", NULL, NULL, NULL, NULL},
+	     SCLI_EINVALID,
+	     SCLI_COUNT_REVERSED,
+	     NULL},
+	    {{"", 0, "1990-01-01", "2021-03-01", NULL, NULL, NULL, ""},
+	     SCLI_EINVALID,
+	     SCLI_COUNT_BAD_CUSTOMER,
+	     "is empty"},
 	    /* a NUL inside the id (an HTTP %00) is seen, not cut off */
 	    {{id, sizeof(id) - 1, "2021-03-01", "2021-03-02", NULL, NULL, NULL, NULL},
-	     SCLI_EINVALID, SCLI_COUNT_BAD_CUSTOMER, NULL},
-	    {{"a", 0, "1990-01-01", "2021-03-01", NULL, NULL, NULL, "bad\ttype"}, SCLI_EINVALID,
-	     SCLI_COUNT_BAD_EVENT_TYPE, "contains a control character"},
-	    {{NULL, 0, "1990-01-01", "2021-03-01", NULL, NULL, NULL, NULL}, SCLI_ERANGE,
-	     SCLI_COUNT_TOO_WIDE, NULL},
-	    {{NULL, 0, "2021-03-01", "2021-06-01", "minute", NULL, NULL, NULL}, SCLI_ERANGE,
-	     SCLI_COUNT_TOO_WIDE, NULL},
+	     SCLI_EINVALID,
+	     SCLI_COUNT_BAD_CUSTOMER,
+	     NULL},
+	    {{"a", 0, "1990-01-01", "2021-03-01", NULL, NULL, NULL, "bad\ttype"},
+	     SCLI_EINVALID,
+	     SCLI_COUNT_BAD_EVENT_TYPE,
+	     "contains a control character"},
+	    {{NULL, 0, "1990-01-01", "2021-03-01", NULL, NULL, NULL, NULL},
+	     SCLI_ERANGE,
+	     SCLI_COUNT_TOO_WIDE,
+	     NULL},
+	    {{NULL, 0, "2021-03-01", "2021-06-01", "minute", NULL, NULL, NULL},
+	     SCLI_ERANGE,
+	     SCLI_COUNT_TOO_WIDE,
+	     NULL},
 	};
-	request_case ok = {"a", 0, "2021-03-01T04:30:00Z", "2021-03-01T07:00:00+01:00", NULL, NULL,
-			   NULL, NULL};
+	request_case ok = {
+	    "a", 0, "2021-03-01T04:30:00Z", "2021-03-01T07:00:00+01:00", NULL, NULL, NULL, NULL};
 	scli_zone *zone = NULL;
 	scli_count_request req;
 	scli_count_problem p;
@@ -367,7 +396,8 @@ static void count_request_is_checked_in_order(void **state)
 	assert_false(req.by_event_type);
 
 	/* wall-clock bounds are read in the zone; a repeated time is the earlier instant */
-	ok = (request_case){NULL, 0, "2021-11-07T01:30", "2021-11-08", "day", "America/New_York",
+	ok = (request_case){NULL,	  0,	     "2021-11-07T01:30",
+			    "2021-11-08", "day",     "America/New_York",
 			    "event_type", "api_call"};
 	assert_int_equal(check(&req, &p, &zone, &ok), 0);
 	assert_true(req.from_us == INT64_C(1636263000000000)); /* 05:30Z, EDT */
@@ -394,12 +424,12 @@ static void count_request_is_checked_in_order(void **state)
 
 /* The events of the README's example, and beta's. */
 static const script_row dst_rows[] = {
-    {SCLI_NEXT_EVENT, "acme", "t1", NOV7 + 4 * H + 30 * M, "api_call"}, /* 00:30 EDT */
-    {SCLI_NEXT_EVENT, "acme", "t2", NOV7 + 5 * H + 15 * M, "api_call"}, /* 01:15 EDT */
-    {SCLI_NEXT_EVENT, "acme", "t3", NOV7 + 5 * H + 45 * M, "api_call"}, /* 01:45 EDT */
-    {SCLI_NEXT_EVENT, "acme", "t4", NOV7 + 6 * H + 10 * M, "storage"},	/* 01:10 EST */
-    {SCLI_NEXT_EVENT, "acme", "t5", NOV7 + 6 * H + 50 * M, "api_call"}, /* 01:50 EST */
-    {SCLI_NEXT_EVENT, "acme", "t6", NOV7 + 7 * H + 20 * M, "api_call"}, /* 02:20 EST */
+    {SCLI_NEXT_EVENT, "acme", "t1", NOV7 + 4 * H + 30 * M, "api_call"},	  /* 00:30 EDT */
+    {SCLI_NEXT_EVENT, "acme", "t2", NOV7 + 5 * H + 15 * M, "api_call"},	  /* 01:15 EDT */
+    {SCLI_NEXT_EVENT, "acme", "t3", NOV7 + 5 * H + 45 * M, "api_call"},	  /* 01:45 EDT */
+    {SCLI_NEXT_EVENT, "acme", "t4", NOV7 + 6 * H + 10 * M, "storage"},	  /* 01:10 EST */
+    {SCLI_NEXT_EVENT, "acme", "t5", NOV7 + 6 * H + 50 * M, "api_call"},	  /* 01:50 EST */
+    {SCLI_NEXT_EVENT, "acme", "t6", NOV7 + 7 * H + 20 * M, "api_call"},	  /* 02:20 EST */
     {SCLI_NEXT_EVENT, "acme", "t7", NOV7 + 29 * H - 1000000, "api_call"}, /* 23:59:59 EST */
     {SCLI_NEXT_EVENT, "acme", "t8", NOV7 + 29 * H, "api_call"},		  /* 00:00 on the 8th */
     {SCLI_NEXT_EVENT, "beta", "b1", NOV7 + 6 * H + 30 * M, "storage"},	  /* 01:30 EST */
@@ -461,10 +491,11 @@ static void expect_series(const scli_count_result *res, size_t i, const char *cu
 
 static void count_windows_follow_new_yorks_clock(void **state)
 {
-	static const windows_case hours = {{"acme"}, {NULL}, "2021-11-07T00:00", "2021-11-07T03:00",
-					   "hour", "America/New_York", NULL};
-	static const windows_case days = {{NULL}, {NULL}, "2021-11-06", "2021-11-09",
-					  "day", "America/New_York", NULL};
+	static const windows_case hours = {
+	    {"acme"},		{NULL}, "2021-11-07T00:00", "2021-11-07T03:00", "hour",
+	    "America/New_York", NULL};
+	static const windows_case days = {
+	    {NULL}, {NULL}, "2021-11-06", "2021-11-09", "day", "America/New_York", NULL};
 	scli_count_result *res = NULL;
 	scli_zone *zone = NULL;
 
@@ -488,14 +519,17 @@ static void count_windows_follow_new_yorks_clock(void **state)
 
 static void count_windows_by_event_type(void **state)
 {
-	static const windows_case grouped = {{NULL}, {NULL}, "2021-11-07", "2021-11-08",
-					     "day", "America/New_York", "event_type"};
-	static const windows_case named = {{NULL}, {"storage", "login", "storage"}, "2021-11-07",
-					   "2021-11-08", "day", "America/New_York", "event_type"};
-	static const windows_case filtered = {{"acme", "nobody", "acme"}, {"storage"}, "2021-11-07",
-					      "2021-11-08", "day", "America/New_York", NULL};
+	static const windows_case grouped = {
+	    {NULL}, {NULL}, "2021-11-07", "2021-11-08", "day", "America/New_York", "event_type"};
+	static const windows_case named = {{NULL},	 {"storage", "login", "storage"},
+					   "2021-11-07", "2021-11-08",
+					   "day",	 "America/New_York",
+					   "event_type"};
+	static const windows_case filtered = {
+	    {"acme", "nobody", "acme"}, {"storage"}, "2021-11-07", "2021-11-08", "day",
+	    "America/New_York",		NULL};
 	static const windows_case no_events = {{"nobody"}, {NULL}, "2021-11-07", "2021-11-08",
-					       "day", NULL, "event_type"};
+					       "day",	   NULL,   "event_type"};
 	scli_count_result *res = NULL;
 	scli_zone *zone = NULL;
 
@@ -594,8 +628,12 @@ static void count_refuses_answers_a_broken_repository_gives(void **state)
 {
 	liar_repo liar = {{&liar_ops}, "other", NULL, 0, 0, 0};
 	const char *types[] = {"A"};
-	scli_count_request req = {.event_types = types, .n_event_types = 1, .by_event_type = true,
-				  .window = SCLI_WINDOW_HOUR, .from_us = T0, .to_us = T0 + H};
+	scli_count_request req = {.event_types = types,
+				  .n_event_types = 1,
+				  .by_event_type = true,
+				  .window = SCLI_WINDOW_HOUR,
+				  .from_us = T0,
+				  .to_us = T0 + H};
 	scli_count_result *res = NULL;
 	scli_zone *utc = NULL;
 

@@ -99,8 +99,8 @@ static bool store_param(query *q, reply *r, const param *p, char *value)
 	char *base = (char *)q + p->offset;
 
 	if (p->list) {
-		size_t *n = p->offset == offsetof(query, customers) ? &q->n_customers
-								      : &q->n_event_types;
+		size_t *n =
+		    p->offset == offsetof(query, customers) ? &q->n_customers : &q->n_event_types;
 
 		(*(char ***)(void *)base)[(*n)++] = value;
 		return true;

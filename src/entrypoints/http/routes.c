@@ -278,8 +278,7 @@ done:
 	http_query_free(&q);
 }
 
-static void serve_customer(reply *r, server *s, worker_db *w, const request *req,
-			   query_kind kind)
+static void serve_customer(reply *r, server *s, worker_db *w, const request *req, query_kind kind)
 {
 	char *customer = malloc(req->seglen + 1);
 	size_t len;
