@@ -39,7 +39,9 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -613,18 +615,20 @@ class Server:
 
 
 class Checker:
+    """Counts and reports checks; cases run on a few threads at once."""
+
     def __init__(self):
         self.passed = self.failed = 0
+        self.lock = threading.Lock()
 
     def ok(self, cond, backend, what, detail=()):
-        if cond:
-            self.passed += 1
-            return True
-        self.failed += 1
-        print("FAIL [%s]: %s" % (backend, what), file=sys.stderr)
-        for line in detail:
-            print("    " + line, file=sys.stderr)
-        return False
+        with self.lock:
+            if cond:
+                self.passed += 1
+                return True
+            self.failed += 1
+            print("\n    ".join(["FAIL [%s]: %s" % (backend, what)] + list(detail)), file=sys.stderr)
+            return False
 
 
 def check_case(chk, scli, backend, db, server, case, want, want_csv):
@@ -723,8 +727,11 @@ def check(argv):
                ["exit %d: %s %s" % (rc, out.strip(), err.strip())])
         server = Server(args.scli, db, os.path.join(args.work, "serve-%s.log" % backend))
         try:
-            for case, (want, want_csv) in zip(cases, answers):
-                check_case(chk, args.scli, backend, db, server, case, want, want_csv)
+            # each case is a few processes and requests that mostly wait: three at a time
+            with ThreadPoolExecutor(max_workers=3) as pool:
+                for f in [pool.submit(check_case, chk, args.scli, backend, db, server, case, want, want_csv)
+                          for case, (want, want_csv) in zip(cases, answers)]:
+                    f.result()
         finally:
             chk.ok(server.stop() == 0, backend, "serve exits 0 on SIGTERM")
         print("oracle [%s]: compared in %.1f s" % (backend, time.monotonic() - t1), file=sys.stderr)
