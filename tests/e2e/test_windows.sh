@@ -190,4 +190,15 @@ if start_server; then
 fi
 done
 
+# --- the README's example runs as written and prints what the README shows ----------------------------
+if [ -n "${SCLI_SOURCE_DIR:-}" ]; then
+	awk '/^### Windows, time zones and event types/ { f = 1 } f && /^```sh/ { g = 1; next } g && /^```/ { exit } g' \
+		"$SCLI_SOURCE_DIR/README.md" >"$WORK/readme.sh"
+	awk '/^### Windows, time zones and event types/ { f = 1 } f && /^```sh/ { g = 1 } g && /^```$/ { n++; next } n == 2 { print } n == 3 { exit }' \
+		"$SCLI_SOURCE_DIR/README.md" >"$WORK/readme.expected"
+	mkdir "$WORK/readme"
+	got=$(cd "$WORK/readme" && scli() { "$SCLI" "$@"; } && export -f scli && export SCLI && bash "$WORK/readme.sh" 2>&1 | tr -d '\r')
+	expect_eq "$got" "$(cat "$WORK/readme.expected")" "README's DST example"
+fi
+
 finish

@@ -20,7 +20,6 @@ typedef struct script_row {
 	int kind; /* SCLI_NEXT_EVENT, SCLI_NEXT_REJECT, or -1 for an I/O error */
 	const char *customer, *txn;
 	int64_t ts;
-	const char *type; /* NULL: INGEST */
 } script_row;
 
 typedef struct script_collector {
@@ -47,10 +46,8 @@ static int script_next(scli_event *ev, scli_reject *rej, scli_collector *c)
 		rej->raw_len = 3;
 		return SCLI_NEXT_REJECT;
 	}
-	assert_int_equal(scli_event_set(ev, row->customer, strlen(row->customer),
-					row->type ? row->type : "INGEST",
-					row->type ? strlen(row->type) : 6, row->txn,
-					strlen(row->txn), row->ts, &why),
+	assert_int_equal(scli_event_set(ev, row->customer, strlen(row->customer), "INGEST", 6,
+					row->txn, strlen(row->txn), row->ts, &why),
 			 0);
 	return SCLI_NEXT_EVENT;
 }
@@ -422,18 +419,43 @@ static void count_request_is_checked_in_order(void **state)
 #define NOV7 INT64_C(1636243200000000) /* 2021-11-07T00:00:00Z; New York goes back at 06:00Z */
 #define M (H / 60)
 
+typedef struct typed_row {
+	const char *customer, *txn;
+	int64_t ts;
+	const char *type;
+} typed_row;
+
 /* The events of the README's example, and beta's. */
-static const script_row dst_rows[] = {
-    {SCLI_NEXT_EVENT, "acme", "t1", NOV7 + 4 * H + 30 * M, "api_call"},	  /* 00:30 EDT */
-    {SCLI_NEXT_EVENT, "acme", "t2", NOV7 + 5 * H + 15 * M, "api_call"},	  /* 01:15 EDT */
-    {SCLI_NEXT_EVENT, "acme", "t3", NOV7 + 5 * H + 45 * M, "api_call"},	  /* 01:45 EDT */
-    {SCLI_NEXT_EVENT, "acme", "t4", NOV7 + 6 * H + 10 * M, "storage"},	  /* 01:10 EST */
-    {SCLI_NEXT_EVENT, "acme", "t5", NOV7 + 6 * H + 50 * M, "api_call"},	  /* 01:50 EST */
-    {SCLI_NEXT_EVENT, "acme", "t6", NOV7 + 7 * H + 20 * M, "api_call"},	  /* 02:20 EST */
-    {SCLI_NEXT_EVENT, "acme", "t7", NOV7 + 29 * H - 1000000, "api_call"}, /* 23:59:59 EST */
-    {SCLI_NEXT_EVENT, "acme", "t8", NOV7 + 29 * H, "api_call"},		  /* 00:00 on the 8th */
-    {SCLI_NEXT_EVENT, "beta", "b1", NOV7 + 6 * H + 30 * M, "storage"},	  /* 01:30 EST */
+static const typed_row dst_rows[] = {
+    {"acme", "t1", NOV7 + 4 * H + 30 * M, "api_call"},	 /* 00:30 EDT */
+    {"acme", "t2", NOV7 + 5 * H + 15 * M, "api_call"},	 /* 01:15 EDT */
+    {"acme", "t3", NOV7 + 5 * H + 45 * M, "api_call"},	 /* 01:45 EDT */
+    {"acme", "t4", NOV7 + 6 * H + 10 * M, "storage"},	 /* 01:10 EST */
+    {"acme", "t5", NOV7 + 6 * H + 50 * M, "api_call"},	 /* 01:50 EST */
+    {"acme", "t6", NOV7 + 7 * H + 20 * M, "api_call"},	 /* 02:20 EST */
+    {"acme", "t7", NOV7 + 29 * H - 1000000, "api_call"}, /* 23:59:59 EST */
+    {"acme", "t8", NOV7 + 29 * H, "api_call"},		 /* 00:00 on the 8th */
+    {"beta", "b1", NOV7 + 6 * H + 30 * M, "storage"},	 /* 01:30 EST */
 };
+
+static void load_dst_rows(scli_repo *repo)
+{
+	enum { N = sizeof(dst_rows) / sizeof(dst_rows[0]) };
+	static scli_event events[N];
+	size_t i, inserted = 0, duplicates = 0;
+	const char *why;
+
+	for (i = 0; i < N; i++) {
+		const typed_row *r = &dst_rows[i];
+
+		assert_int_equal(scli_event_set(&events[i], r->customer, strlen(r->customer),
+						r->type, strlen(r->type), r->txn, strlen(r->txn),
+						r->ts, &why),
+				 0);
+	}
+	assert_int_equal(scli_repo_store_batch(&inserted, &duplicates, repo, events, N), 0);
+	assert_int_equal(inserted, N);
+}
 
 typedef struct windows_case {
 	const char *customers[3];
@@ -499,7 +521,7 @@ static void count_windows_follow_new_yorks_clock(void **state)
 	scli_count_result *res = NULL;
 	scli_zone *zone = NULL;
 
-	load_rows(*state, dst_rows, sizeof(dst_rows) / sizeof(dst_rows[0]));
+	load_dst_rows(*state);
 	/* the two 01:00 hours are two windows */
 	count_case(&res, &zone, *state, &hours);
 	expect_series(res, 0, "acme", NULL, (const int64_t[]){1, 2, 2, 1}, 4);
@@ -533,7 +555,7 @@ static void count_windows_by_event_type(void **state)
 	scli_count_result *res = NULL;
 	scli_zone *zone = NULL;
 
-	load_rows(*state, dst_rows, sizeof(dst_rows) / sizeof(dst_rows[0]));
+	load_dst_rows(*state);
 	count_case(&res, &zone, *state, &grouped);
 	assert_int_equal(res->ncustomers, 3);
 	expect_series(res, 0, "acme", "api_call", (const int64_t[]){6}, 1);
