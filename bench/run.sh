@@ -663,6 +663,7 @@ prev_file() {
 			return
 		}
 	done
+	return 0 # none: not a failure (set -e would end the run at a size no earlier file has)
 }
 PREV=()
 for n in $SIZES; do

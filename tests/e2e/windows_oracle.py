@@ -564,6 +564,11 @@ def build_cases():
     cases.append(Case("2021-10-03T02:10", "2021-10-04", "hour", "Australia/Lord_Howe",
                       error="2021-10-03T02:10"))
     cases.append(Case("2021-03-01", "2021-03-02", "hour", "Mars/Olympus_Mons", error="Mars/Olympus_Mons"))
+    cases.append(Case("2021-03-02", "2021-03-01T23:59:59.999999", "day", "Asia/Kolkata", error="after"))
+    # SPEC's limit: 100,000 windows are fine, one more is a usage error naming the limit
+    cases.append(Case("2021-03-01T00:00:00Z", "2021-05-09T10:40:00Z", "minute", customers=["gamma co"],
+                      skip_empty=True))
+    cases.append(Case("2021-03-01T00:00:00Z", "2021-05-09T10:40:00.000001Z", "minute", error="100000"))
     # CSV, with and without group-by, quoting (`d,q`) and skip-empty
     for i in (1, 5, 17, 31, 44):
         cases[i].csv_too = True
