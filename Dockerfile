@@ -9,7 +9,7 @@ FROM debian:12-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libsqlite3-dev libpq-dev libcsv-dev libcjson-dev \
-      zlib1g-dev libxxhash-dev libsodium-dev libmicrohttpd-dev libcmocka-dev \
+      zlib1g-dev libxxhash-dev libsodium-dev libmicrohttpd-dev libcmocka-dev tzdata \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -18,8 +18,9 @@ RUN make build BUILD=/build CMAKE_FLAGS=-DCMAKE_BUILD_TYPE=Release \
  && cd /build && ctest -R '^unit/' --output-on-failure
 
 FROM debian:12-slim AS runtime
-# The shared libraries scli links against; nothing else (no compilers, no shell tools added).
-ARG RUNTIME_PACKAGES="libsqlite3-0 libpq5 libcsv3 libcjson1 zlib1g libxxhash0 libsodium23 libmicrohttpd12 ca-certificates"
+# The shared libraries scli links against and the time zone database `--tz` reads
+# (/usr/share/zoneinfo); nothing else (no compilers, no shell tools added).
+ARG RUNTIME_PACKAGES="libsqlite3-0 libpq5 libcsv3 libcjson1 zlib1g libxxhash0 libsodium23 libmicrohttpd12 ca-certificates tzdata"
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${RUNTIME_PACKAGES} \
  && rm -rf /var/lib/apt/lists/* \

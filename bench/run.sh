@@ -36,6 +36,11 @@
 #   6. scli count, the heaviest customer, 1 day and 30 days: process wall time (hyperfine), server-side
 #      time per invocation (pg_stat_statements: every statement scli runs, execution + planning), and
 #      DuckDB scanning the CSV on the fly (npm @duckdb/node-api, installed into /tmp/scli-bench-duckdb).
+#   7. Windows (issue 15), the heaviest customer, on PostgreSQL and on SQLite (the random-order first
+#      load of the largest size, kept): a year of month windows in Asia/Kolkata, 30 days of day
+#      windows in America/New_York, and the same 30 days with --group-by event_type (its ratio to the
+#      ungrouped query); process wall (hyperfine) and, on PostgreSQL, server-side time per invocation.
+#      Skipped, with a note, when `scli count --help` has no --window (builds before issue 15).
 #
 # The PostgreSQL server is private and throwaway (tests/support/with-postgres.sh with SCLI_PG_DURABLE=1:
 # PostgreSQL's defaults, fsync on, as users run it), started here and stopped when the run ends.
@@ -184,7 +189,8 @@ pg_first_loads() {
 	FL_WAL=$(wal_mib "$lsn")
 	FL_S=$(median "${t[@]}")
 }
-# sqlite_first_loads SCLI CSV: the same into a fresh SQLite file; FL_MIB: the file's size (with its -wal)
+# sqlite_first_loads SCLI CSV [KEEP]: the same into a fresh SQLite file; FL_MIB: the file's size (with
+# its -wal). With KEEP, the last run's database is moved there (the window counts of part 7 read it).
 sqlite_first_loads() {
 	local bin=$1 file=$2 t=() s
 	FL_RSS=0
@@ -196,6 +202,10 @@ sqlite_first_loads() {
 		[ "$(rss_kb)" -le "$FL_RSS" ] || FL_RSS=$(rss_kb)
 	done
 	FL_MIB=$(du -cm "$WORK"/s.db* | tail -1 | cut -f1)
+	if [ -n "${3:-}" ]; then
+		rm -f "$3"*
+		for f in "$WORK"/s.db*; do mv "$f" "$3${f#"$WORK"/s.db}"; done
+	fi
 	rm -f "$WORK"/s.db*
 	FL_S=$(median "${t[@]}")
 }
@@ -241,6 +251,12 @@ default_batch=$("$SCLI" load --help 2>&1 | sed -n 's/.*--batch-size N.*(default 
 has_batch_size=0
 "$SCLI" load --help 2>&1 | grep -q -- '--batch-size' && has_batch_size=1
 other_batch=$((${default_batch:-50000} - 1))
+# issue 15's windows: `count --window`; older builds skip part 7
+has_window=0
+"$SCLI" count --help 2>&1 | grep -q -- '--window' && has_window=1
+largest=""
+for n in $SIZES; do largest=$n; done
+SQLITE_COUNT_DB=$WORK/count.db
 
 ROWS=()  # result table lines, in order
 NOTES=() # lines under the table
@@ -373,7 +389,9 @@ for n in $SIZES; do
 	rm -f "$WORK"/imp.db*
 	imp=$(median "${t[@]}")
 	row "SQLite: sqlite3 .import, plain table (ceiling), random order" "$n" "$(fmt "$imp") s" "$(rate "$n" "$imp") rows/s" "1.00"
-	sqlite_first_loads "$SCLI" "$csv"
+	keep=""
+	[ "$n" != "$largest" ] || [ "$has_window" != 1 ] || keep=$SQLITE_COUNT_DB
+	sqlite_first_loads "$SCLI" "$csv" "$keep"
 	r=$(ratio "$imp" "$FL_S")
 	if [ "$n" -gt "$LARGE" ]; then tgt=$(target "$r" ">=" 0.20); else tgt=$(target "$r" ">=" 0.30); fi
 	load_row "SQLite: scli load, first, random order" "$n" "$FL_S" "$imp" "$tgt" "peak RSS $(mib "$FL_RSS"); file $FL_MIB MiB"
@@ -509,23 +527,35 @@ $SCLI_TEST_PG_AS "$SCLI_TEST_PG_BIN/pg_ctl" -D "$SCLI_TEST_PG_DIR/data" -l "$SCL
 pg_admin -q -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
 	-c "ALTER SYSTEM SET pg_stat_statements.track_planning = on" -c "SELECT pg_reload_conf()" >/dev/null
 dbid=$(pg_admin -c "SELECT oid FROM pg_database WHERE datname = 'bench_scli'")
+# hf_ms COMMAND-LINE: a command's process wall time, the hyperfine median of 30 runs, in ms
+hf_ms() {
+	hyperfine -N --warmup 3 --runs 30 --export-json "$WORK/hf.json" "$1" >/dev/null 2>&1
+	awk -F': ' '/"median"/ {gsub(/[ ,]/, "", $2); print $2 * 1000; exit}' "$WORK/hf.json"
+}
+# pg_server_ms CMD...: 20 runs of a scli command against bench_scli after a reset of
+# pg_stat_statements; per invocation, in ms: SERVER (execution of every statement), PLAN, CALLS
+# (statements) and TOP (the slowest statement's mean). The slowest three go to the log.
+pg_server_ms() {
+	local k=20
+	pg_admin -q -c "SELECT pg_stat_statements_reset()" >/dev/null
+	for _ in $(seq "$k"); do "$@" >/dev/null; done
+	read -r SERVER PLAN CALLS TOP < <(pg_admin -F ' ' -c "SELECT round((sum(total_exec_time) / $k)::numeric, 3),
+		round((sum(total_plan_time) / $k)::numeric, 3), round(sum(calls) / $k, 1), round(max(mean_exec_time)::numeric, 3)
+		FROM pg_stat_statements WHERE dbid = $dbid")
+	log "   server-side, per invocation: exec $SERVER ms, plan $PLAN ms, $CALLS statements; the slowest:"
+	pg_admin -c "SELECT round(mean_exec_time::numeric, 3) || ' ms: ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
+		FROM pg_stat_statements WHERE dbid = $dbid ORDER BY total_exec_time DESC LIMIT 3" >&2
+}
+# csv_total: the sum of the count column of `scli count --format csv` on stdin
+csv_total() { awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "count") c = i} NR > 1 {s += $c} END {print s + 0}'; }
 log "== count, $n events loaded, customer $heavy"
 for span in "1 day|2021-03-10T00:00:00Z|2021-03-11T00:00:00Z" "30 days|2021-03-01T00:00:00Z|2021-03-31T00:00:00Z"; do
 	IFS='|' read -r label from to <<<"$span"
 	cmd=("$SCLI" --database "$url" count --customer "$heavy" --from "$from" --to "$to" --format csv)
-	hyperfine -N --warmup 3 --runs 30 --export-json "$WORK/hf.json" \
-		"$SCLI --database '$url' count --customer $heavy --from $from --to $to --format csv" >/dev/null 2>&1
-	wall=$(awk -F': ' '/"median"/ {gsub(/[ ,]/, "", $2); print $2 * 1000; exit}' "$WORK/hf.json")
-	total=$("${cmd[@]}" | awk -F, 'NR > 1 {s += $3} END {print s}')
-	k=20
-	pg_admin -q -c "SELECT pg_stat_statements_reset()" >/dev/null
-	for _ in $(seq "$k"); do "${cmd[@]}" >/dev/null; done
-	read -r server plan calls top < <(pg_admin -F ' ' -c "SELECT round((sum(total_exec_time) / $k)::numeric, 3),
-		round((sum(total_plan_time) / $k)::numeric, 3), round(sum(calls) / $k, 1), round(max(mean_exec_time)::numeric, 3)
-		FROM pg_stat_statements WHERE dbid = $dbid")
-	log "   server-side, per invocation: exec $server ms, plan $plan ms, $calls statements; the slowest:"
-	pg_admin -c "SELECT round(mean_exec_time::numeric, 3) || ' ms: ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
-		FROM pg_stat_statements WHERE dbid = $dbid ORDER BY total_exec_time DESC LIMIT 3" >&2
+	wall=$(hf_ms "$SCLI --database '$url' count --customer $heavy --from $from --to $to --format csv")
+	total=$("${cmd[@]}" | csv_total)
+	pg_server_ms "${cmd[@]}"
+	server=$SERVER plan=$PLAN calls=$CALLS top=$TOP
 	duck=""
 	duck_total=""
 	if [ -d "$DUCK/node_modules/@duckdb/node-api" ]; then
@@ -549,6 +579,76 @@ for span in "1 day|2021-03-10T00:00:00Z|2021-03-11T00:00:00Z" "30 days|2021-03-0
 done
 phase "count"
 
+# 7. windows (issue 15), the heaviest customer, on both databases: PostgreSQL (bench_scli, with
+# pg_stat_statements still loaded) and SQLite (the largest size's random-order first load, kept).
+# The data covers 2021-03-01 to 2021-03-31 UTC: the year of months holds every event of the
+# customer (the hourly UTC count over March must find the same total), the 30 days of New York days
+# cross the change to daylight saving time (a 23-hour day). Every answer must be the same on both.
+if [ "$has_window" != 1 ]; then
+	NOTES+=("Windows (issue 15) not measured: \`scli count --help\` of this build has no --window.")
+else
+	log "== count with windows, $n events loaded, customer $heavy"
+	WIN_MONTHS=(--window month --tz Asia/Kolkata --from 2021-01-01T00:00:00 --to 2022-01-01T00:00:00)
+	WIN_DAYS=(--window day --tz America/New_York --from 2021-03-01T00:00:00 --to 2021-03-31T00:00:00)
+	march=$("$SCLI" --database "$url" count --customer "$heavy" --from 2021-03-01T00:00:00Z --to 2021-04-01T00:00:00Z --format csv | csv_total)
+	declare -A WALL SRV
+	for spec in "months|a year of month windows, Asia/Kolkata" "days|30 days of day windows, America/New_York" \
+		"grouped|30 days of day windows, America/New_York, --group-by event_type"; do
+		IFS='|' read -r key label <<<"$spec"
+		case "$key" in
+		months) args=("${WIN_MONTHS[@]}") ;;
+		days) args=("${WIN_DAYS[@]}") ;;
+		grouped) args=("${WIN_DAYS[@]}" --group-by event_type) ;;
+		esac
+		for db in pg sqlite; do
+			if [ "$db" = pg ]; then u=$url dbname=PostgreSQL; else u=sqlite:$SQLITE_COUNT_DB dbname=SQLite; fi
+			cmd=("$SCLI" --database "$u" count --customer "$heavy" "${args[@]}" --format csv)
+			if ! "${cmd[@]}" >"$WORK/win-$key-$db.csv" 2>"$WORK/win.err"; then
+				# not the whole run's end: the other rows stand
+				row "count --window, $dbname, $label" "$n" "—" "" "**failed**: $(head -c 200 "$WORK/win.err")"
+				WALL[$key-$db]=0
+				[ "$db" != pg ] || SRV[$key]=0
+				continue
+			fi
+			total=$(csv_total <"$WORK/win-$key-$db.csv")
+			notes="total $total"
+			[ "$key" != months ] || [ "$total" = "$march" ] ||
+				notes+="; **NOT the hourly UTC count's $march**"
+			if [ "$db" = sqlite ] && [ "${WALL[$key-pg]}" != 0 ]; then
+				if cmp -s "$WORK/win-$key-pg.csv" "$WORK/win-$key-sqlite.csv"; then
+					notes+=", the same answer as PostgreSQL"
+				else
+					notes+="; **answer differs from PostgreSQL's**"
+				fi
+			fi
+			[ "$key" != grouped ] || [ "$total" = "$(csv_total <"$WORK/win-days-$db.csv")" ] ||
+				notes+="; **NOT the ungrouped total**"
+			WALL[$key-$db]=$(hf_ms "$SCLI --database '$u' count --customer $heavy ${args[*]} --format csv")
+			row "count --window, $dbname, $label: scli process wall (hyperfine median)" "$n" \
+				"$(printf '%.2f' "${WALL[$key-$db]}") ms" "$notes" "$(target "${WALL[$key-$db]}" "<=" 25 ms)"
+			if [ "$db" = pg ]; then
+				pg_server_ms "${cmd[@]}"
+				SRV[$key]=$SERVER
+				row "count --window, PostgreSQL, $label: server-side per invocation (pg_stat_statements)" "$n" \
+					"$(printf '%.3f' "$SERVER") ms" "+ $(printf '%.3f' "$PLAN") ms planning" \
+					"$(target "$SERVER" "<=" 2 ms); $CALLS statements, the slowest $TOP ms"
+			fi
+		done
+	done
+	# grouped / ungrouped: only when both were measured
+	grouping_row() { # WHAT GROUPED UNGROUPED
+		[ "$(awk -v a="$2" -v b="$3" 'BEGIN {print (a > 0 && b > 0)}')" = 1 ] || return 0
+		local r
+		r=$(ratio "$2" "$3")
+		row "count --window, $1, 30 days of New York days: --group-by event_type / ungrouped" "$n" "${r}×" "" \
+			"$(target "$r" "<=" 2)"
+	}
+	grouping_row "PostgreSQL, process wall" "${WALL[grouped-pg]}" "${WALL[days-pg]}"
+	grouping_row "SQLite, process wall" "${WALL[grouped-sqlite]}" "${WALL[days-sqlite]}"
+	grouping_row "PostgreSQL, server-side" "${SRV[grouped]}" "${SRV[days]}"
+	phase "count with windows"
+fi
+
 # --- the previous design's figures, quoted from earlier results files ---------
 day=$(date -u +%Y-%m-%d)
 out=$here/results/$day-$mode.md
@@ -563,6 +663,7 @@ prev_file() {
 			return
 		}
 	done
+	return 0 # none: not a failure (set -e would end the run at a size no earlier file has)
 }
 PREV=()
 for n in $SIZES; do

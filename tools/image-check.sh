@@ -60,4 +60,8 @@ out=$(as_user /usr/local/bin/scli count --customer bdd732262feb6e9528efe333b266f
 echo "$out"
 expected=$(printf 'customer_id,bucket_start,count,partial\r\nbdd732262feb6e9528efe333b266f103,2021-03-01T04:00:00Z,60,false\r\nbdd732262feb6e9528efe333b266f103,2021-03-01T05:00:00Z,50,false\r')
 [ "$out" = "$expected" ] || { echo "image-check: FAIL: unexpected counts inside the image" >&2; exit 1; }
+# --tz reads the image's time zone database (tzdata): a New York day is 05:00Z to 05:00Z in March
+out=$(as_user /usr/local/bin/scli count --customer bdd732262feb6e9528efe333b266f103 --from 2021-03-01 --to 2021-03-02 --window day --tz America/New_York --format csv) \
+	|| { echo "image-check: FAIL: --tz America/New_York inside the image (tzdata missing?)" >&2; exit 1; }
+case "$out" in *",2021-03-01T00:00:00-05:00,"*) ;; *) echo "image-check: FAIL: New York day inside the image: $out" >&2; exit 1 ;; esac
 echo "image-check: 1 passed, 0 failed ($(( $(date +%s) - start )) s)"

@@ -1,6 +1,6 @@
 /**
  * @file service.h
- * Use cases: init-db, load, count. They take ports and never name an adapter.
+ * Use cases: init-db, load, count (count.h). They take ports and never name an adapter.
  */
 #ifndef SCLI_SERVICE_H
 #define SCLI_SERVICE_H
@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "scli/bucket.h"
+#include "scli/count.h"
 #include "scli/event.h"
 #include "scli/ledger.h"
 #include "scli/types.h"
@@ -65,7 +66,6 @@ typedef struct scli_load_options {
 	void *progress_ctx;
 } scli_load_options;
 
-
 /**
  * Read every row of `col` and store the events in batches. `*report` is
  * added to (not reset), so several sources can share one report. On a
@@ -109,76 +109,5 @@ int scli_service_load_source(scli_source_outcome *out, scli_repo *repo, const ch
 
 /** Up to `limit` recent loads, newest first, through `cb`. */
 int scli_service_list_loads(scli_repo *repo, size_t limit, scli_load_record_cb cb, void *ctx);
-
-/** One customer's hourly series; counts[i] belongs to hour first + i hours. */
-typedef struct scli_customer_series {
-	char customer_id[SCLI_CUSTOMER_ID_MAX + 1];
-	int64_t total;
-	int64_t *counts;
-} scli_customer_series;
-
-/** The answer to a count; owned by the caller, freed with scli_count_result_free. */
-typedef struct scli_count_result {
-	int64_t from_us, to_us;
-	int64_t first_hour_us; /**< start of bucket 0 */
-	size_t nbuckets;
-	size_t ncustomers;
-	scli_customer_series *customers; /**< sorted by customer_id (bytewise) */
-} scli_count_result;
-
-/** A count request that passed scli_service_count_request; the customer id is borrowed. */
-typedef struct scli_count_request {
-	const char *customer_id; /**< NULL: every customer */
-	int64_t from_us, to_us;
-} scli_count_request;
-
-/** The part of a count request that was refused, for each front end to word in its terms. */
-typedef enum scli_count_refusal {
-	SCLI_COUNT_ACCEPTED = 0,
-	SCLI_COUNT_NO_RANGE,	 /**< from or to is missing */
-	SCLI_COUNT_BAD_FROM,	 /**< from is not a timestamp */
-	SCLI_COUNT_BAD_TO,	 /**< to is not a timestamp */
-	SCLI_COUNT_REVERSED,	 /**< from is after to */
-	SCLI_COUNT_BAD_CUSTOMER, /**< not a valid customer id */
-	SCLI_COUNT_TOO_WIDE	 /**< more than SCLI_MAX_BUCKETS hours */
-} scli_count_refusal;
-
-/** Why scli_service_count_request refused a request. */
-typedef struct scli_count_problem {
-	scli_count_refusal what;
-	const char *why; /**< static reason ("day is out of range for the month"), or NULL */
-} scli_count_problem;
-
-/**
- * Check a count request as a user typed it, before any database is touched,
- * in this order: `from_text` and `to_text` both given, each a timestamp, from
- * <= to, `customer_id` (`customer_len` bytes, which may hold a NUL; NULL for
- * every customer) a valid id, at most SCLI_MAX_BUCKETS hours. Every front end
- * (`scli count`, `scli serve`) asks this and only words `*problem` its own
- * way. 0 and `*out` filled (borrowing `customer_id`), else SCLI_EINVALID, or
- * SCLI_ERANGE for TOO_WIDE, with the message set.
- */
-int scli_service_count_request(scli_count_request *out, scli_count_problem *problem,
-			       const char *customer_id, size_t customer_len, const char *from_text,
-			       const char *to_text);
-
-/**
- * Count events per UTC hour in [from, to). With `customer_id` the result has
- * exactly that customer (zero counts when it has no events); with NULL, every
- * customer with at least one event in the range. The arguments are checked as
- * scli_service_count_request checks them: SCLI_EINVALID when from > to or the
- * customer id is not valid, SCLI_ERANGE beyond SCLI_MAX_BUCKETS (message set).
- */
-int scli_service_count(scli_count_result **out, scli_repo *repo, const char *customer_id,
-		       int64_t from_us, int64_t to_us);
-
-/** Start of bucket `i` of `res`. */
-static inline int64_t scli_count_result_bucket_start(const scli_count_result *res, size_t i)
-{
-	return res->first_hour_us + (int64_t)i * INT64_C(3600000000);
-}
-
-/** Free a count result (NULL-safe). */
-void scli_count_result_free(scli_count_result *res);
 
 #endif

@@ -96,6 +96,15 @@ int cli_print_count(FILE *out, const scli_count_result *res, cli_format format, 
  */
 int cli_count_json(char **out, const scli_count_result *res, bool skip_empty);
 
+/* The count as `count --format csv` prints it, into a malloc'd buffer of `*len_out` bytes. */
+int cli_count_csv(char **out, size_t *len_out, const scli_count_result *res, bool skip_empty);
+
+/*
+ * A scli_zone_lookup_fn that loads the zone (scli_zone_load) into `*(scli_zone
+ * **)ctx`, which the caller frees with scli_zone_free after the count.
+ */
+int cli_zone_load(const scli_zone **out, void *ctx, const char *name);
+
 /* A load's four figures (rows_read, inserted, duplicates, rejected) added to a
  * JSON object, for `load --report json` and `loads --format json`; false when
  * out of memory. */

@@ -1,4 +1,4 @@
-/* `scli count`: hourly counts per customer over [A, B). */
+/* `scli count`: event counts per customer (and event type) per window over [A, B). */
 #include <stddef.h>
 #include <string.h>
 
@@ -6,21 +6,31 @@
 #include "options.h"
 
 static const char usage[] =
-    "usage: scli [--database URL] count [--customer ID] --from A --to B\n"
+    "usage: scli [--database URL] count [--customer ID ...] --from A --to B\n"
+    "                                   [--window minute|hour|day|month] [--tz ZONE]\n"
+    "                                   [--event-type T ...] [--group-by event_type]\n"
     "                                   [--format table|csv|json] [--skip-empty]\n"
     "\n"
-    "Count events per UTC hour in [A, B). Without --customer, every customer\n"
-    "with at least one event in the range. Timestamps: 2021-03-01T04:00:00Z,\n"
-    "2021-03-01 04:00:00+00, 2021-03-01, ... (see the README).\n"
+    "Count events per window in [A, B). Without --customer, every customer with\n"
+    "at least one event in the range. Timestamps: 2021-03-01T04:00:00Z,\n"
+    "2021-03-01 04:00:00+00, 2021-03-01, ... (see the README); without an offset\n"
+    "they are wall-clock times in --tz.\n"
     "\n"
-    "  --customer ID       one customer (listed with zero counts if it has no events)\n"
+    "  --customer ID       a customer (repeatable; each is listed, with zero counts\n"
+    "                      if it has no events)\n"
     "  --from A, --to B    the half-open range A <= t < B\n"
+    "  --window W          minute, hour (default), day or month, on the zone's clock\n"
+    "  --tz ZONE           an IANA zone (America/New_York) or an offset (+05:30);\n"
+    "                      default UTC\n"
+    "  --event-type T      count only events of type T (repeatable)\n"
+    "  --group-by event_type  one series per customer and event type\n"
     "  --format F          table (default), csv or json\n"
-    "  --skip-empty        leave out hours with a count of 0\n";
+    "  --skip-empty        leave out windows with a count of 0\n";
 
 /* What the flags say, as typed. */
 typedef struct count_args {
-	const char *customer, *from, *to;
+	cli_strings customers, event_types;
+	const char *from, *to, *window, *tz, *group_by;
 	int format; /* cli_format */
 	bool skip_empty;
 } count_args;
@@ -29,9 +39,13 @@ static const cli_choice formats[] = {
     {"table", FORMAT_TABLE}, {"csv", FORMAT_CSV}, {"json", FORMAT_JSON}, {NULL, 0}};
 
 static const cli_option count_options[] = {
-    {.name = "customer", .kind = CLI_OPT_STRING, .offset = offsetof(count_args, customer)},
+    {.name = "customer", .kind = CLI_OPT_LIST, .offset = offsetof(count_args, customers)},
     {.name = "from", .kind = CLI_OPT_STRING, .offset = offsetof(count_args, from)},
     {.name = "to", .kind = CLI_OPT_STRING, .offset = offsetof(count_args, to)},
+    {.name = "window", .kind = CLI_OPT_STRING, .offset = offsetof(count_args, window)},
+    {.name = "tz", .kind = CLI_OPT_STRING, .offset = offsetof(count_args, tz)},
+    {.name = "event-type", .kind = CLI_OPT_LIST, .offset = offsetof(count_args, event_types)},
+    {.name = "group-by", .kind = CLI_OPT_STRING, .offset = offsetof(count_args, group_by)},
     {.name = "format",
      .kind = CLI_OPT_CHOICE,
      .offset = offsetof(count_args, format),
@@ -48,25 +62,53 @@ static const cli_option_set options = {
     .options = count_options,
 };
 
+int cli_zone_load(const scli_zone **out, void *ctx, const char *name)
+{
+	scli_zone **held = ctx;
+	int error;
+
+	scli_zone_free(*held);
+	*held = NULL;
+	error = scli_zone_load(held, name);
+	*out = *held;
+	return error;
+}
+
 /* A count request the service refused, in the CLI's words; returns the exit code. */
-static int count_refused(const scli_count_problem *p, int error, const char *from_text,
-			 const char *to_text)
+static int count_refused(const scli_count_problem *p, int error, const count_args *a)
 {
 	switch (p->what) {
 	case SCLI_COUNT_NO_RANGE:
 		return cli_usage_error("count", "%s", "--from and --to are required");
+	case SCLI_COUNT_BAD_WINDOW:
+		return cli_usage_error("count", "unknown window '%s' (minute, hour, day or month)",
+				       a->window);
+	case SCLI_COUNT_BAD_GROUP_BY:
+		return cli_usage_error("count", "unknown --group-by '%s' (event_type)",
+				       a->group_by);
+	case SCLI_COUNT_UNKNOWN_ZONE:
+		fprintf(stderr, "scli: error: --tz: %s\n", p->why);
+		return EXIT_USAGE;
 	case SCLI_COUNT_BAD_FROM:
 	case SCLI_COUNT_BAD_TO:
 		fprintf(stderr, "scli: error: %s: invalid timestamp \"%s\": %s\n",
 			p->what == SCLI_COUNT_BAD_FROM ? "--from" : "--to",
-			p->what == SCLI_COUNT_BAD_FROM ? from_text : to_text, p->why);
+			p->what == SCLI_COUNT_BAD_FROM ? a->from : a->to, p->why);
+		return EXIT_USAGE;
+	case SCLI_COUNT_FROM_SKIPPED:
+	case SCLI_COUNT_TO_SKIPPED:
+		fprintf(stderr, "scli: error: %s: %s\n",
+			p->what == SCLI_COUNT_FROM_SKIPPED ? "--from" : "--to", p->why);
 		return EXIT_USAGE;
 	case SCLI_COUNT_REVERSED:
 		return cli_usage_error("count", "%s", "--from is after --to");
 	case SCLI_COUNT_BAD_CUSTOMER:
 		fprintf(stderr, "scli: error: --customer: customer id %s\n", p->why);
 		return EXIT_USAGE;
-	default: /* too wide: the service's message */
+	case SCLI_COUNT_BAD_EVENT_TYPE:
+		fprintf(stderr, "scli: error: --event-type: event type %s\n", p->why);
+		return EXIT_USAGE;
+	default: /* too wide, or the zone could not be read: the service's message */
 		return cli_fail(error);
 	}
 }
@@ -75,20 +117,34 @@ int cli_cmd_count(const cli_globals *g, int argc, char **argv)
 {
 	count_args a = {.format = FORMAT_TABLE};
 	scli_repo *repo = NULL;
+	scli_zone *zone = NULL;
 	scli_count_result *res = NULL;
+	scli_count_input in = {0};
 	scli_count_request req;
 	scli_count_problem problem;
 	int error = 0, rc;
 
 	if ((rc = cli_options_parse(&a, NULL, &options, argc, argv)) != CLI_OPTIONS_GO)
-		return rc;
-	if ((error = scli_service_count_request(&req, &problem, a.customer,
-						a.customer ? strlen(a.customer) : 0, a.from,
-						a.to)) < 0)
-		return count_refused(&problem, error, a.from, a.to);
+		goto done;
+	in.customers = a.customers.items;
+	in.n_customers = a.customers.n;
+	in.event_types = a.event_types.items;
+	in.n_event_types = a.event_types.n;
+	in.from = a.from;
+	in.to = a.to;
+	in.window = a.window;
+	in.tz = a.tz;
+	in.group_by = a.group_by;
+	in.zone_lookup = cli_zone_load;
+	in.zone_ctx = &zone;
+	if ((error = scli_service_count_request(&req, &problem, &in)) < 0) {
+		rc = count_refused(&problem, error, &a);
+		error = 0;
+		goto done;
+	}
 	rc = EXIT_OK;
 	if ((error = cli_open_repo(&repo, cli_database_url(g->database), false)) < 0 ||
-	    (error = scli_service_count(&res, repo, req.customer_id, req.from_us, req.to_us)) < 0 ||
+	    (error = scli_service_count_windows(&res, repo, &req)) < 0 ||
 	    (error = cli_print_count(stdout, res, (cli_format)a.format, a.skip_empty)) < 0)
 		goto done;
 done:
@@ -96,5 +152,8 @@ done:
 		rc = cli_fail(error);
 	scli_count_result_free(res);
 	scli_repo_free(repo);
+	scli_zone_free(zone);
+	cli_strings_free(&a.customers);
+	cli_strings_free(&a.event_types);
 	return rc;
 }

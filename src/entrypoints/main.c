@@ -54,9 +54,9 @@ static const command commands[] = {
     {"init-db", cli_cmd_init_db, "create or upgrade the database schema"},
     {"load", cli_cmd_load, "load events from files into the database"},
     {"loads", cli_cmd_loads, "list recent loads from the load ledger"},
-    {"count", cli_cmd_count, "hourly event counts per customer over [A, B)"},
+    {"count", cli_cmd_count, "event counts per customer and window over [A, B)"},
     {"config", cli_cmd_config, "print the effective configuration, secrets masked"},
-    {"serve", cli_cmd_serve, "HTTP API: hourly counts, health and metrics"},
+    {"serve", cli_cmd_serve, "HTTP API: counts, health and metrics"},
 };
 
 static void print_main_usage(FILE *out)

@@ -8,7 +8,7 @@
 #include <wchar.h>
 
 #include "cli.h"
-#include "scli/timestamp.h"
+#include "scli/zone.h"
 
 /*
  * The columns a terminal gives a string. Ids are valid UTF-8 (checked when
@@ -66,21 +66,22 @@ int cli_padding(const char *s, size_t width)
 
 /* ---- the walk every format shares ------------------------------------------ */
 
-/* One bucket of a customer's series, as every format shows it. */
+/* One bucket of a series, as every format shows it; `start` is printed in the count's zone. */
 typedef struct count_row {
-	int64_t start, count;
+	char start[SCLI_ZONE_TIME_BUFSZ];
+	int64_t count;
 	bool partial;
 } count_row;
 
-/* What a format does along the walk; `customer` and `customer_end` may be NULL. */
+/* What a format does along the walk; `series` and `series_end` may be NULL. */
 typedef struct count_visitor {
-	int (*customer)(void *ctx, const scli_customer_series *s); /* before its buckets */
+	int (*series)(void *ctx, const scli_customer_series *s); /* before its buckets */
 	int (*bucket)(void *ctx, const scli_customer_series *s, const count_row *row);
-	int (*customer_end)(void *ctx, const scli_customer_series *s); /* after them */
+	int (*series_end)(void *ctx, const scli_customer_series *s); /* after them */
 } count_visitor;
 
 /*
- * Every customer in order, and each of its buckets that is shown (with
+ * Every series in order, and each of its buckets that is shown (with
  * skip_empty, those with a count). A negative return stops the walk and is
  * passed on.
  */
@@ -93,19 +94,20 @@ static int walk_count(const scli_count_result *res, bool skip_empty, const count
 	for (c = 0; c < res->ncustomers; c++) {
 		const scli_customer_series *s = &res->customers[c];
 
-		if (v->customer && (error = v->customer(ctx, s)) < 0)
+		if (v->series && (error = v->series(ctx, s)) < 0)
 			return error;
 		for (i = 0; i < res->nbuckets; i++) {
-			count_row row = {scli_count_result_bucket_start(res, i), s->counts[i],
-					 false};
+			count_row row;
 
-			if (skip_empty && row.count == 0)
+			if (skip_empty && s->counts[i] == 0)
 				continue;
-			row.partial = scli_bucket_is_partial(row.start, res->from_us, res->to_us);
+			scli_zone_format(row.start, res->zone, res->windows[i].start);
+			row.count = s->counts[i];
+			row.partial = res->windows[i].partial;
 			if ((error = v->bucket(ctx, s, &row)) < 0)
 				return error;
 		}
-		if (v->customer_end && (error = v->customer_end(ctx, s)) < 0)
+		if (v->series_end && (error = v->series_end(ctx, s)) < 0)
 			return error;
 	}
 	return 0;
@@ -115,26 +117,35 @@ static int walk_count(const scli_count_result *res, bool skip_empty, const count
 
 typedef struct table_ctx {
 	FILE *out;
-	size_t width; /* of the id column */
-	int pad;      /* after the current customer's id */
+	size_t width;	   /* of the id column */
+	size_t type_width; /* of the event type column; 0: none (not grouped) */
+	int pad, type_pad; /* after the current series' id and type */
 } table_ctx;
 
-static int table_customer(void *ctx, const scli_customer_series *s)
+static int table_series(void *ctx, const scli_customer_series *s)
 {
 	table_ctx *t = ctx;
 
 	t->pad = cli_padding(s->customer_id, t->width);
+	t->type_pad = cli_padding(s->event_type, t->type_width);
 	return 0;
+}
+
+/* The id, and with group-by the event type, each padded to its column. */
+static void table_key(const table_ctx *t, const scli_customer_series *s)
+{
+	fprintf(t->out, "%s%*s  ", s->customer_id, t->pad, "");
+	if (t->type_width)
+		fprintf(t->out, "%s%*s  ", s->event_type, t->type_pad, "");
 }
 
 static int table_bucket(void *ctx, const scli_customer_series *s, const count_row *row)
 {
 	table_ctx *t = ctx;
-	char ts[SCLI_TIMESTAMP_BUFSZ];
 
-	scli_timestamp_format(ts, row->start);
-	fprintf(t->out, "%s%*s  %-27s  %10lld%s\n", s->customer_id, t->pad, "", ts,
-		(long long)row->count, row->partial ? "  partial" : "");
+	table_key(t, s);
+	fprintf(t->out, "%-27s  %10lld%s\n", row->start, (long long)row->count,
+		row->partial ? "  partial" : "");
 	return 0;
 }
 
@@ -142,73 +153,115 @@ static int table_total(void *ctx, const scli_customer_series *s)
 {
 	table_ctx *t = ctx;
 
-	fprintf(t->out, "%s%*s  %-27s  %10lld\n", s->customer_id, t->pad, "", "total",
-		(long long)s->total);
+	table_key(t, s);
+	fprintf(t->out, "%-27s  %10lld\n", "total", (long long)s->total);
 	return 0;
 }
 
 /*
  * The id column is 32 columns, the width of the usual hex ids, so the table
  * keeps its layout; an id wider than that (measured in columns, not bytes)
- * widens it for the whole table.
+ * widens it for the whole table. With group-by, an event type column follows,
+ * as wide as its widest type.
  */
 static int print_table(FILE *out, const scli_count_result *res, bool skip_empty)
 {
-	static const count_visitor table = {table_customer, table_bucket, table_total};
-	table_ctx t = {out, 32, 0};
+	static const count_visitor table = {table_series, table_bucket, table_total};
+	table_ctx t = {out, 32, 0, 0, 0};
 	size_t c, w;
 
-	for (c = 0; c < res->ncustomers; c++)
+	if (res->by_event_type)
+		t.type_width = 10; /* "event_type" */
+	for (c = 0; c < res->ncustomers; c++) {
 		if ((w = cli_display_width(res->customers[c].customer_id)) > t.width)
 			t.width = w;
-	fprintf(out, "%-*s  %-27s  %10s  %s\n", (int)t.width, "customer_id", "bucket_start",
-		"count", "partial");
+		if (t.type_width &&
+		    (w = cli_display_width(res->customers[c].event_type)) > t.type_width)
+			t.type_width = w;
+	}
+	fprintf(out, "%-*s  ", (int)t.width, "customer_id");
+	if (t.type_width)
+		fprintf(out, "%-*s  ", (int)t.type_width, "event_type");
+	fprintf(out, "%-27s  %10s  %s\n", "bucket_start", "count", "partial");
 	return walk_count(res, skip_empty, &table, &t);
 }
 
 /* ---- CSV -------------------------------------------------------------------- */
 
+typedef struct csv_ctx {
+	FILE *out;
+	bool by_type;
+} csv_ctx;
+
 static int csv_bucket(void *ctx, const scli_customer_series *s, const count_row *row)
 {
-	char ts[SCLI_TIMESTAMP_BUFSZ], count[24];
+	csv_ctx *c = ctx;
+	char count[24];
+	cli_csv_field f[5];
+	size_t n = 0;
 
-	scli_timestamp_format(ts, row->start);
 	snprintf(count, sizeof(count), "%lld", (long long)row->count);
-	cli_csv_row(
-	    ctx,
-	    (cli_csv_field[]){cli_csv_text(s->customer_id, CLI_CSV_QUOTE_NEEDED),
-			      cli_csv_text(ts, CLI_CSV_QUOTE_NEEDED),
-			      cli_csv_text(count, CLI_CSV_QUOTE_NEEDED),
-			      cli_csv_text(row->partial ? "true" : "false", CLI_CSV_QUOTE_NEEDED)},
-	    4);
+	f[n++] = cli_csv_text(s->customer_id, CLI_CSV_QUOTE_NEEDED);
+	if (c->by_type)
+		f[n++] = cli_csv_text(s->event_type, CLI_CSV_QUOTE_NEEDED);
+	f[n++] = cli_csv_text(row->start, CLI_CSV_QUOTE_NEEDED);
+	f[n++] = cli_csv_text(count, CLI_CSV_QUOTE_NEEDED);
+	f[n++] = cli_csv_text(row->partial ? "true" : "false", CLI_CSV_QUOTE_NEEDED);
+	cli_csv_row(c->out, f, n);
 	return 0;
 }
 
+/* The CSV shape of SPEC.md into `out`, header first. */
 static int print_csv(FILE *out, const scli_count_result *res, bool skip_empty)
 {
 	static const count_visitor csv = {NULL, csv_bucket, NULL};
+	csv_ctx c = {out, res->by_event_type};
 
-	fputs("customer_id,bucket_start,count,partial\r\n", out);
-	return walk_count(res, skip_empty, &csv, out);
+	fputs(res->by_event_type ? "customer_id,event_type,bucket_start,count,partial\r\n"
+				 : "customer_id,bucket_start,count,partial\r\n",
+	      out);
+	return walk_count(res, skip_empty, &csv, &c);
+}
+
+int cli_count_csv(char **out, size_t *len_out, const scli_count_result *res, bool skip_empty)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int error = scli_error_set(SCLI_ENOMEM, "out of memory building CSV output");
+
+	*out = NULL;
+	*len_out = 0;
+	if (!f)
+		return error;
+	print_csv(f, res, skip_empty);
+	if (fclose(f) != 0 || !text) {
+		free(text);
+		return error;
+	}
+	*out = text;
+	*len_out = len;
+	return 0;
 }
 
 /* ---- JSON ------------------------------------------------------------------- */
 
-static cJSON *add_time(cJSON *obj, const char *key, int64_t us)
+static cJSON *add_time(cJSON *obj, const char *key, const scli_zone *z, int64_t us)
 {
-	char ts[SCLI_TIMESTAMP_BUFSZ];
+	char ts[SCLI_ZONE_TIME_BUFSZ];
 
-	scli_timestamp_format(ts, us);
+	scli_zone_format(ts, z, us);
 	return cJSON_AddStringToObject(obj, key, ts);
 }
 
 typedef struct json_ctx {
 	cJSON *customers; /* the array of series */
 	cJSON *buckets;	  /* the current series' */
+	bool by_type;
 } json_ctx;
 
 /* -1 when out of memory (the message is set by cli_count_json). */
-static int json_customer(void *ctx, const scli_customer_series *s)
+static int json_series(void *ctx, const scli_customer_series *s)
 {
 	json_ctx *j = ctx;
 	cJSON *cust = cJSON_CreateObject();
@@ -216,8 +269,13 @@ static int json_customer(void *ctx, const scli_customer_series *s)
 	if (!cust)
 		return -1;
 	cJSON_AddItemToArray(j->customers, cust);
-	if (!cJSON_AddStringToObject(cust, "customer_id", s->customer_id) ||
-	    !cJSON_AddNumberToObject(cust, "total", (double)s->total) ||
+	if (!cJSON_AddStringToObject(cust, "customer_id", s->customer_id))
+		return -1;
+	if (j->by_type &&
+	    !(s->has_event_type ? cJSON_AddStringToObject(cust, "event_type", s->event_type)
+				: cJSON_AddNullToObject(cust, "event_type")))
+		return -1;
+	if (!cJSON_AddNumberToObject(cust, "total", (double)s->total) ||
 	    !(j->buckets = cJSON_AddArrayToObject(cust, "buckets")))
 		return -1;
 	return 0;
@@ -232,11 +290,36 @@ static int json_bucket(void *ctx, const scli_customer_series *s, const count_row
 	if (!b)
 		return -1;
 	cJSON_AddItemToArray(j->buckets, b);
-	if (!add_time(b, "start", row->start) ||
+	if (!cJSON_AddStringToObject(b, "start", row->start) ||
 	    !cJSON_AddNumberToObject(b, "count", (double)row->count) ||
 	    !cJSON_AddBoolToObject(b, "partial", row->partial))
 		return -1;
 	return 0;
+}
+
+/* "from", "to", "window", "time_zone" and, when types were named, "event_types". */
+static bool json_head(cJSON *root, const scli_count_result *res)
+{
+	cJSON *types;
+	size_t i;
+
+	if (!add_time(root, "from", res->zone, res->from_us) ||
+	    !add_time(root, "to", res->zone, res->to_us) ||
+	    !cJSON_AddStringToObject(root, "window", scli_window_size_name(res->window)) ||
+	    !cJSON_AddStringToObject(root, "time_zone", scli_zone_name(res->zone)))
+		return false;
+	if (!res->n_event_types)
+		return true;
+	if (!(types = cJSON_AddArrayToObject(root, "event_types")))
+		return false;
+	for (i = 0; i < res->n_event_types; i++) {
+		cJSON *t = cJSON_CreateString(res->event_types[i]);
+
+		if (!t)
+			return false;
+		cJSON_AddItemToArray(types, t);
+	}
+	return true;
 }
 
 bool cli_json_add_report(cJSON *o, const scli_load_report *r)
@@ -249,17 +332,16 @@ bool cli_json_add_report(cJSON *o, const scli_load_report *r)
 
 int cli_count_json(char **out, const scli_count_result *res, bool skip_empty)
 {
-	static const count_visitor json = {json_customer, json_bucket, NULL};
+	static const count_visitor json = {json_series, json_bucket, NULL};
 	cJSON *root = cJSON_CreateObject();
-	json_ctx j = {NULL, NULL};
+	json_ctx j = {NULL, NULL, res->by_event_type};
 	char *text = NULL, *line;
 	size_t len;
 	int error = scli_error_set(SCLI_ENOMEM, "out of memory building JSON output");
 
 	*out = NULL;
 
-	if (!root || !add_time(root, "from", res->from_us) || !add_time(root, "to", res->to_us) ||
-	    !cJSON_AddStringToObject(root, "window", "hour") ||
+	if (!root || !json_head(root, res) ||
 	    !(j.customers = cJSON_AddArrayToObject(root, "customers")) ||
 	    walk_count(res, skip_empty, &json, &j) < 0)
 		goto done;

@@ -1,141 +1,189 @@
-/* The count use case: the request checked once for every front end, then a
- * dense hourly series per customer over [from, to). */
+/*
+ * The count use case: the windows of a checked request, asked of the
+ * repository once with the first and last cut to [from, to), as dense series
+ * per customer (and event type). The hourly UTC count of `scli count` without
+ * the window flags and of the /hourly routes is this same path.
+ */
 #include <stdlib.h>
 #include <string.h>
 
+#include "count_internal.h"
 #include "scli/alloc.h"
 #include "scli/service.h"
 #include "scli/sys/repository.h"
-#include "scli/timestamp.h"
 
-/* One (customer, hour, count) row as the repository reports it. */
-typedef struct hour_row {
-	char customer_id[SCLI_CUSTOMER_ID_MAX + 1];
-	int64_t hour;
-	int64_t count;
-} hour_row;
-
-typedef struct collect_ctx {
-	hour_row *rows;
-	size_t n, cap;
-} collect_ctx;
-
-static int collect_row(void *p, const char *customer_id, int64_t hour, int64_t count)
+static int compare_text(const void *a, const void *b)
 {
-	collect_ctx *ctx = p;
-	size_t len = strlen(customer_id);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
-	if (len > SCLI_CUSTOMER_ID_MAX)
-		return scli_error_set(SCLI_ERROR, "repository returned an over-long customer id");
-	if (ctx->n == ctx->cap) {
-		size_t cap = ctx->cap ? ctx->cap * 2 : 64;
-		hour_row *rows = scli_realloc(ctx->rows, cap * sizeof(*rows));
+/* `in` sorted bytewise, each text once, into `*out` (scli_free; borrowing the texts). */
+static int sorted_unique(const char ***out, size_t *n_out, const char *const *in, size_t n)
+{
+	const char **list;
+	size_t i, kept = 0;
 
-		if (!rows)
-			return scli_error_set(SCLI_ENOMEM, "out of memory collecting counts");
-		ctx->rows = rows;
-		ctx->cap = cap;
+	*out = NULL;
+	*n_out = 0;
+	if (n == 0)
+		return 0;
+	if (!(list = scli_calloc(n, sizeof(*list))))
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	memcpy(list, in, n * sizeof(*list));
+	qsort(list, n, sizeof(*list), compare_text);
+	for (i = 0; i < n; i++)
+		if (kept == 0 || strcmp(list[kept - 1], list[i]))
+			list[kept++] = list[i];
+	*out = list;
+	*n_out = kept;
+	return 0;
+}
+
+static ptrdiff_t find_text(const char *const *list, size_t n, const char *text)
+{
+	const char *const *hit = n ? bsearch(&text, list, n, sizeof(*list), compare_text) : NULL;
+
+	return hit ? hit - list : -1;
+}
+
+/* What the repository's answers go into. */
+typedef struct fill_ctx {
+	scli_series_table *table;
+	const char **customers, **types; /* named, sorted, unique; NULL: any */
+	size_t ncustomers, ntypes;
+	bool *seen; /* per named customer: a series of its own came back */
+	bool by_type;
+	size_t nwindows;
+	const char *repo;
+} fill_ctx;
+
+/*
+ * A customer found by the count (none was named) has a series for every type
+ * named, with zeros if need be: done once, when the first of them is made.
+ */
+static int add_type_series(fill_ctx *f, const char *customer_id)
+{
+	scli_customer_series *s;
+	size_t before = scli_series_table_size(f->table), t;
+	int error;
+
+	if ((error = scli_series_table_get(&s, f->table, customer_id, f->types[0])) < 0)
+		return error;
+	for (t = 1; t < f->ntypes && scli_series_table_size(f->table) > before; t++)
+		if ((error = scli_series_table_get(&s, f->table, customer_id, f->types[t])) < 0)
+			return error;
+	return 0;
+}
+
+static int add_count(void *p, const char *customer_id, const char *event_type, size_t window,
+		     int64_t count)
+{
+	fill_ctx *f = p;
+	scli_customer_series *s;
+	ptrdiff_t at = -1;
+	int error;
+
+	if (count == 0) /* the port may report zeros: a series needs an event */
+		return 0;
+	if (count < 0 || window >= f->nwindows || (f->by_type && !event_type))
+		return scli_error_set(
+		    SCLI_ERROR, "%s repository returned a count outside the request", f->repo);
+	if (f->customers &&
+	    (at = find_text((const char *const *)f->customers, f->ncustomers, customer_id)) < 0)
+		return scli_error_set(SCLI_ERROR, "%s repository returned another customer",
+				      f->repo);
+	if (!f->by_type)
+		event_type = NULL;
+	if (event_type && f->types &&
+	    find_text((const char *const *)f->types, f->ntypes, event_type) < 0)
+		return scli_error_set(SCLI_ERROR, "%s repository returned another event type",
+				      f->repo);
+	if (!f->customers && event_type && f->ntypes &&
+	    (error = add_type_series(f, customer_id)) < 0)
+		return error;
+	if ((error = scli_series_table_get(&s, f->table, customer_id, event_type)) < 0)
+		return error;
+	if (at >= 0)
+		f->seen[at] = true;
+	s->counts[window] += count;
+	s->total += count;
+	return 0;
+}
+
+/* The series that appear whatever the events: each named customer (× each named type). */
+static int add_named_series(fill_ctx *f, bool before)
+{
+	scli_customer_series *s;
+	size_t c, t;
+	int error;
+
+	for (c = 0; c < f->ncustomers; c++) {
+		if (before && f->by_type)
+			for (t = 0; t < f->ntypes; t++)
+				if ((error = scli_series_table_get(&s, f->table, f->customers[c],
+								   f->types[t])) < 0)
+					return error;
+		if (before && !f->by_type &&
+		    (error = scli_series_table_get(&s, f->table, f->customers[c], NULL)) < 0)
+			return error;
+		/* by type, no type named, no event: a series without a type, so it appears */
+		if (!before && f->by_type && !f->ntypes && !f->seen[c] &&
+		    (error = scli_series_table_get(&s, f->table, f->customers[c], NULL)) < 0)
+			return error;
 	}
-	memcpy(ctx->rows[ctx->n].customer_id, customer_id, len + 1);
-	ctx->rows[ctx->n].hour = hour;
-	ctx->rows[ctx->n].count = count;
-	ctx->n++;
 	return 0;
 }
 
-static int compare_rows(const void *a, const void *b)
+/* The types asked for, copied into the result. */
+static int keep_types(scli_count_result *res, const char *const *types, size_t n)
 {
-	const hour_row *x = a, *y = b;
-	int c = strcmp(x->customer_id, y->customer_id);
+	size_t i;
 
-	if (c)
-		return c;
-	return (x->hour > y->hour) - (x->hour < y->hour);
-}
+	if (n && !(res->event_types = scli_calloc(n, sizeof(*res->event_types))))
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(types[i]) + 1;
 
-static int add_customer(scli_count_result *res, const char *customer_id)
-{
-	scli_customer_series *s = &res->customers[res->ncustomers];
-
-	memset(s, 0, sizeof(*s));
-	strcpy(s->customer_id, customer_id);
-	/* scli_calloc(0) may return NULL; keep at least one slot so NULL means failure */
-	if (!(s->counts = scli_calloc(res->nbuckets ? res->nbuckets : 1, sizeof(*s->counts))))
-		return scli_error_set(SCLI_ENOMEM, "out of memory for %zu buckets", res->nbuckets);
-	res->ncustomers++;
+		if (!(res->event_types[i] = scli_malloc(len)))
+			return scli_error_set(SCLI_ENOMEM, "out of memory");
+		memcpy(res->event_types[i], types[i], len);
+		res->n_event_types++;
+	}
 	return 0;
 }
 
-/* Note what was refused and return `error` (its message already set). */
-static int refused(scli_count_problem *problem, scli_count_refusal what, const char *why, int error)
+/* Ask the repository once: window i is [bounds[i], bounds[i + 1]), the ends cut to [from, to). */
+static int ask_repository(scli_repo *repo, const scli_count_result *res, fill_ctx *f)
 {
-	problem->what = what;
-	problem->why = why;
+	scli_window_query q = {0};
+	int64_t *bounds;
+	size_t i;
+	int error;
+
+	if (!(bounds = scli_calloc(res->nbuckets + 1, sizeof(*bounds))))
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	bounds[0] = res->from_us;
+	for (i = 1; i < res->nbuckets; i++)
+		bounds[i] = res->windows[i].start;
+	bounds[res->nbuckets] = res->to_us;
+	q.customers = (const char *const *)f->customers;
+	q.n_customers = f->ncustomers;
+	q.event_types = (const char *const *)f->types;
+	q.n_event_types = f->ntypes;
+	q.by_event_type = f->by_type;
+	q.bounds = bounds;
+	q.n_windows = res->nbuckets;
+	error = scli_repo_count_windows(repo, &q, add_count, f);
+	scli_free(bounds);
 	return error;
 }
 
-/*
- * The range and the customer id, however the request came: from <= to, then
- * the id, then the number of hours (the order `scli count` reports them in).
- * The span goes to `*first_out` and `*nbuckets_out`.
- */
-static int check_span_and_customer(scli_count_problem *problem, int64_t *first_out,
-				   size_t *nbuckets_out, const char *customer_id,
-				   size_t customer_len, int64_t from_us, int64_t to_us)
-{
-	const char *span_why = NULL, *why = NULL;
-	int span = scli_bucket_span(first_out, nbuckets_out, from_us, to_us, &span_why);
-
-	if (span == SCLI_EINVALID)
-		return refused(problem, SCLI_COUNT_REVERSED, span_why,
-			       scli_error_set(span, "%s", span_why));
-	if (customer_id &&
-	    scli_field_validate(customer_id, customer_len, SCLI_CUSTOMER_ID_MAX, &why) < 0)
-		return refused(problem, SCLI_COUNT_BAD_CUSTOMER, why,
-			       scli_error_set(SCLI_EINVALID, "customer id %s", why));
-	if (span < 0)
-		return refused(problem, SCLI_COUNT_TOO_WIDE, span_why,
-			       scli_error_set(span, "%s", span_why));
-	return 0;
-}
-
-int scli_service_count_request(scli_count_request *out, scli_count_problem *problem,
-			       const char *customer_id, size_t customer_len, const char *from_text,
-			       const char *to_text)
-{
-	const char *why = NULL;
-	int64_t from = 0, to = 0, first;
-	size_t nbuckets;
-	int error;
-
-	memset(out, 0, sizeof(*out));
-	problem->what = SCLI_COUNT_ACCEPTED;
-	problem->why = NULL;
-	if (!from_text || !to_text)
-		return refused(problem, SCLI_COUNT_NO_RANGE, NULL,
-			       scli_error_set(SCLI_EINVALID, "from and to are required"));
-	if (scli_timestamp_parse(&from, from_text, strlen(from_text), &why) < 0)
-		return refused(problem, SCLI_COUNT_BAD_FROM, why,
-			       scli_error_set(SCLI_EINVALID, "from: invalid timestamp: %s", why));
-	if (scli_timestamp_parse(&to, to_text, strlen(to_text), &why) < 0)
-		return refused(problem, SCLI_COUNT_BAD_TO, why,
-			       scli_error_set(SCLI_EINVALID, "to: invalid timestamp: %s", why));
-	if ((error = check_span_and_customer(problem, &first, &nbuckets, customer_id, customer_len,
-					     from, to)) < 0)
-		return error;
-	out->customer_id = customer_id;
-	out->from_us = from;
-	out->to_us = to;
-	return 0;
-}
-
-int scli_service_count(scli_count_result **out, scli_repo *repo, const char *customer_id,
-		       int64_t from_us, int64_t to_us)
+int scli_service_count_windows(scli_count_result **out, scli_repo *repo,
+			       const scli_count_request *req)
 {
 	scli_count_result *res = NULL;
-	collect_ctx ctx = {0};
 	scli_count_problem problem;
-	size_t i, ncust = 0;
+	fill_ctx f = {0};
 	int error;
 
 	*out = NULL;
@@ -143,66 +191,67 @@ int scli_service_count(scli_count_result **out, scli_repo *repo, const char *cus
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
-	res->from_us = from_us;
-	res->to_us = to_us;
-	if ((error = check_span_and_customer(&problem, &res->first_hour_us, &res->nbuckets,
-					     customer_id, customer_id ? strlen(customer_id) : 0,
-					     from_us, to_us)) < 0)
+	res->from_us = req->from_us;
+	res->to_us = req->to_us;
+	res->window = req->window;
+	res->zone = req->zone;
+	res->by_event_type = f.by_type = req->by_event_type;
+	f.repo = scli_repo_name(repo);
+	if ((error = scli_count_check_request(&problem, &res->windows, &res->nbuckets, req, NULL)) <
+		0 ||
+	    (error = scli_repo_check_schema(repo)) < 0 ||
+	    (error = sorted_unique(&f.customers, &f.ncustomers, req->customers, req->n_customers)) <
+		0 ||
+	    (error = sorted_unique(&f.types, &f.ntypes, req->event_types, req->n_event_types)) <
+		0 ||
+	    (error = keep_types(res, (const char *const *)f.types, f.ntypes)) < 0 ||
+	    (error = scli_series_table_new(&f.table, res->nbuckets, f.by_type)) < 0)
 		goto done;
-	if ((error = scli_repo_check_schema(repo)) < 0)
-		goto done;
-	if (res->nbuckets > 0 && (error = scli_repo_count_hourly(repo, customer_id, from_us, to_us,
-								 collect_row, &ctx)) < 0)
-		goto done;
-	if (ctx.n) /* qsort(NULL, 0, ...) is undefined */
-		qsort(ctx.rows, ctx.n, sizeof(*ctx.rows), compare_rows);
-
-	/* the number of series: the asked-for customer, or each distinct one seen */
-	ncust = customer_id ? 1 : 0;
-	for (i = 0; !customer_id && i < ctx.n; i++)
-		if (i == 0 || strcmp(ctx.rows[i].customer_id, ctx.rows[i - 1].customer_id))
-			ncust++;
-	if (ncust && !(res->customers = scli_calloc(ncust, sizeof(*res->customers)))) {
+	if (f.ncustomers && !(f.seen = scli_calloc(f.ncustomers, sizeof(*f.seen)))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (customer_id && (error = add_customer(res, customer_id)) < 0)
+	f.nwindows = res->nbuckets;
+	if ((error = add_named_series(&f, true)) < 0 ||
+	    (res->nbuckets > 0 && (error = ask_repository(repo, res, &f)) < 0) ||
+	    (error = add_named_series(&f, false)) < 0)
 		goto done;
-	for (i = 0; i < ctx.n; i++) {
-		const hour_row *row = &ctx.rows[i];
-		scli_customer_series *s;
-		int64_t idx;
-
-		if (customer_id && strcmp(row->customer_id, customer_id)) {
-			error =
-			    scli_error_set(SCLI_ERROR, "%s repository returned another customer",
-					   scli_repo_name(repo));
-			goto done;
-		}
-		if (!customer_id &&
-		    (res->ncustomers == 0 ||
-		     strcmp(res->customers[res->ncustomers - 1].customer_id, row->customer_id)) &&
-		    (error = add_customer(res, row->customer_id)) < 0)
-			goto done;
-		s = &res->customers[res->ncustomers - 1];
-		idx = (row->hour - res->first_hour_us) / SCLI_US_PER_HOUR;
-		if (row->hour != scli_hour_floor(row->hour) || idx < 0 ||
-		    (size_t)idx >= res->nbuckets) {
-			error = scli_error_set(SCLI_ERROR,
-					       "%s repository returned an hour outside the range",
-					       scli_repo_name(repo));
-			goto done;
-		}
-		s->counts[idx] += row->count;
-		s->total += row->count;
-	}
+	scli_series_table_take(&res->customers, &res->ncustomers, f.table);
 	*out = res;
 	res = NULL;
 	error = 0;
 done:
-	scli_free(ctx.rows);
+	scli_free(f.seen);
+	scli_free(f.customers);
+	scli_free(f.types);
+	scli_series_table_free(f.table);
 	scli_count_result_free(res);
 	return error;
+}
+
+int scli_service_count(scli_count_result **out, scli_repo *repo, const char *customer_id,
+		       int64_t from_us, int64_t to_us)
+{
+	const char *ids[1] = {customer_id};
+	scli_count_request req = {0};
+	scli_zone *utc = NULL;
+	int error;
+
+	*out = NULL;
+	if (scli_zone_parse_fixed(&utc, "UTC") < 0)
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	req.customers = customer_id ? ids : NULL;
+	req.n_customers = customer_id ? 1 : 0;
+	req.window = SCLI_WINDOW_HOUR;
+	req.zone = utc;
+	req.from_us = from_us;
+	req.to_us = to_us;
+	if ((error = scli_service_count_windows(out, repo, &req)) < 0) {
+		scli_zone_free(utc);
+		return error;
+	}
+	(*out)->owned_zone = utc;
+	return 0;
 }
 
 void scli_count_result_free(scli_count_result *res)
@@ -213,6 +262,11 @@ void scli_count_result_free(scli_count_result *res)
 		return;
 	for (i = 0; i < res->ncustomers; i++)
 		scli_free(res->customers[i].counts);
+	for (i = 0; i < res->n_event_types; i++)
+		scli_free(res->event_types[i]);
+	scli_free(res->event_types);
 	scli_free(res->customers);
+	scli_free(res->windows);
+	scli_zone_free(res->owned_zone);
 	scli_free(res);
 }

@@ -15,7 +15,7 @@ expect_rc 0 "load real data"
 expect_out "$DATA/events.csv: rows_read=147370 inserted=147370 duplicates=0 rejected=0" "real data load report"
 
 run count --customer b4f9279a0196e40632e947dd1a88e857 --from 2021-03-01T04:00:00Z --to 2021-03-01T06:30:00Z --format json
-expect_out '{"from":"2021-03-01T04:00:00Z","to":"2021-03-01T06:30:00Z","window":"hour","customers":[{"customer_id":"b4f9279a0196e40632e947dd1a88e857","total":2310,"buckets":[{"start":"2021-03-01T04:00:00Z","count":408,"partial":false},{"start":"2021-03-01T05:00:00Z","count":1133,"partial":false},{"start":"2021-03-01T06:00:00Z","count":769,"partial":true}]}]}' "published answer, customer b4f9..."
+expect_out '{"from":"2021-03-01T04:00:00Z","to":"2021-03-01T06:30:00Z","window":"hour","time_zone":"UTC","customers":[{"customer_id":"b4f9279a0196e40632e947dd1a88e857","total":2310,"buckets":[{"start":"2021-03-01T04:00:00Z","count":408,"partial":false},{"start":"2021-03-01T05:00:00Z","count":1133,"partial":false},{"start":"2021-03-01T06:00:00Z","count":769,"partial":true}]}]}' "published answer, customer b4f9..."
 
 run count --customer 30330c9c4e7173ba9474c46ee5191570 --from 2021-03-01T04:00:00Z --to 2021-03-01T06:30:00Z --format csv
 expect_out "$(printf 'customer_id,bucket_start,count,partial\r\n30330c9c4e7173ba9474c46ee5191570,2021-03-01T04:00:00Z,36,false\r\n30330c9c4e7173ba9474c46ee5191570,2021-03-01T05:00:00Z,9,false\r\n30330c9c4e7173ba9474c46ee5191570,2021-03-01T06:00:00Z,9,true\r')" "published answer, customer 3033..."

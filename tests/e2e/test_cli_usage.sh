@@ -120,7 +120,7 @@ expect_rc 2 "more than 100000 buckets"
 expect_err_has "100000" "bucket limit named"
 run count --from 2021-03-01T04:00:00Z --to 2021-03-01T04:00:00Z --format json
 expect_rc 0 "A == B"
-expect_out '{"from":"2021-03-01T04:00:00Z","to":"2021-03-01T04:00:00Z","window":"hour","customers":[]}' "A == B gives no buckets"
+expect_out '{"from":"2021-03-01T04:00:00Z","to":"2021-03-01T04:00:00Z","window":"hour","time_zone":"UTC","customers":[]}' "A == B gives no buckets"
 run count --from 2021-03-01 --to 2021-03-02 --format xml
 expect_rc 2 "unknown format"
 run load --collector csv

@@ -28,7 +28,7 @@ expect_out "$(printf 'customer_id,bucket_start,count,partial\r\nalice,2021-03-01
 
 run count --customer alice --from "2021-03-01 04:00" --to 2021-03-01T07:30:00Z --format json --skip-empty
 expect_rc 0 "count json"
-expect_out '{"from":"2021-03-01T04:00:00Z","to":"2021-03-01T07:30:00Z","window":"hour","customers":[{"customer_id":"alice","total":5,"buckets":[{"start":"2021-03-01T04:00:00Z","count":2,"partial":false},{"start":"2021-03-01T05:00:00Z","count":2,"partial":false},{"start":"2021-03-01T07:00:00Z","count":1,"partial":true}]}]}' "count json output with --skip-empty"
+expect_out '{"from":"2021-03-01T04:00:00Z","to":"2021-03-01T07:30:00Z","window":"hour","time_zone":"UTC","customers":[{"customer_id":"alice","total":5,"buckets":[{"start":"2021-03-01T04:00:00Z","count":2,"partial":false},{"start":"2021-03-01T05:00:00Z","count":2,"partial":false},{"start":"2021-03-01T07:00:00Z","count":1,"partial":true}]}]}' "count json output with --skip-empty"
 
 # Half-open at microsecond precision: [04:59:59.999999, 05:00:00) holds t2 only.
 run count --customer alice --from 2021-03-01T04:59:59.999999Z --to 2021-03-01T05:00:00Z --format csv
@@ -45,7 +45,7 @@ expect_out "$(printf 'customer_id,bucket_start,count,partial\r\nalice,2021-03-01
 
 # A customer with no events still appears, with zeros.
 run count --customer nobody --from 2021-03-01T04:00:00Z --to 2021-03-01T06:00:00Z --format json
-expect_out '{"from":"2021-03-01T04:00:00Z","to":"2021-03-01T06:00:00Z","window":"hour","customers":[{"customer_id":"nobody","total":0,"buckets":[{"start":"2021-03-01T04:00:00Z","count":0,"partial":false},{"start":"2021-03-01T05:00:00Z","count":0,"partial":false}]}]}' "unknown customer listed with zeros"
+expect_out '{"from":"2021-03-01T04:00:00Z","to":"2021-03-01T06:00:00Z","window":"hour","time_zone":"UTC","customers":[{"customer_id":"nobody","total":0,"buckets":[{"start":"2021-03-01T04:00:00Z","count":0,"partial":false},{"start":"2021-03-01T05:00:00Z","count":0,"partial":false}]}]}' "unknown customer listed with zeros"
 
 # Loading the same file again changes nothing; duplicates are not errors.
 run count --from 2021-03-01 --to 2021-03-02 --format csv

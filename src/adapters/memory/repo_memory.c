@@ -5,11 +5,13 @@
  * The load ledger is an array of records; a record's id is its index + 1.
  */
 #include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scli/alloc.h"
+#include "scli/cell_plan.h"
 #include "scli/sys/adapters.h"
 #include "scli/timestamp.h"
 
@@ -33,6 +35,13 @@ typedef struct hour_key {
 	const char *customer_id;
 	int64_t hour;
 } hour_key;
+
+/* A (customer, event type or NULL, window) occurrence collected while counting windows. */
+typedef struct window_key {
+	const char *customer_id;
+	const char *event_type;
+	size_t window;
+} window_key;
 
 static uint64_t identity_hash(const scli_event *ev)
 {
@@ -208,6 +217,78 @@ done:
 	return error;
 }
 
+/* True when `s` is one of the n texts of `list`; an empty list holds everything. */
+static bool in_list(const char *const *list, size_t n, const char *s)
+{
+	size_t i;
+
+	if (!n)
+		return true;
+	for (i = 0; i < n; i++)
+		if (!strcmp(list[i], s))
+			return true;
+	return false;
+}
+
+static int compare_window_keys(const void *a, const void *b)
+{
+	const window_key *x = a, *y = b;
+	int c = strcmp(x->customer_id, y->customer_id);
+
+	if (c)
+		return c;
+	if (x->event_type && (c = strcmp(x->event_type, y->event_type)))
+		return c;
+	return (x->window > y->window) - (x->window < y->window);
+}
+
+/* The oracle for every other adapter: each stored event is looked at on its
+ * own, kept when the query's filters and bounds take it, and its window found
+ * by search; equal keys are then summed. */
+static int memory_count_windows(scli_repo *r, const scli_window_query *q, scli_window_cb cb,
+				void *ctx)
+{
+	memory_repo *m = (memory_repo *)r;
+	window_key *keys = NULL;
+	size_t i, nkeys = 0;
+	int error;
+
+	if ((error = memory_check_schema(r)) < 0)
+		goto done;
+	if (!m->nevents)
+		goto done;
+	if (!(keys = scli_malloc(m->nevents * sizeof(*keys)))) {
+		error = scli_error_set(SCLI_ENOMEM, "memory repository: out of memory");
+		goto done;
+	}
+	for (i = 0; i < m->nevents; i++) {
+		const scli_event *ev = &m->events[i];
+		size_t w = scli_window_index(q->bounds, q->n_windows, ev->ts_us);
+
+		if (w == q->n_windows || !in_list(q->customers, q->n_customers, ev->customer_id) ||
+		    !in_list(q->event_types, q->n_event_types, ev->event_type))
+			continue;
+		keys[nkeys].customer_id = ev->customer_id;
+		keys[nkeys].event_type = q->by_event_type ? ev->event_type : NULL;
+		keys[nkeys].window = w;
+		nkeys++;
+	}
+	qsort(keys, nkeys, sizeof(*keys), compare_window_keys);
+	for (i = 0; i < nkeys;) {
+		size_t j = i + 1;
+
+		while (j < nkeys && !compare_window_keys(&keys[i], &keys[j]))
+			j++;
+		if ((error = cb(ctx, keys[i].customer_id, keys[i].event_type, keys[i].window,
+				(int64_t)(j - i))) < 0)
+			goto done;
+		i = j;
+	}
+done:
+	scli_free(keys);
+	return error;
+}
+
 static int memory_schema_version(int *version_out, scli_repo *r)
 {
 	*version_out = ((memory_repo *)r)->initialised ? SCLI_SCHEMA_VERSION : 0;
@@ -343,6 +424,7 @@ static const scli_repo_ops memory_ops = {
     .ledger_finish = memory_ledger_finish,
     .ledger_find_completed = memory_ledger_find_completed,
     .ledger_list = memory_ledger_list,
+    .count_windows = memory_count_windows,
 };
 
 int scli_repo_memory_new(scli_repo **out)

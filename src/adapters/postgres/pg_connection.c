@@ -184,6 +184,7 @@ static const scli_repo_ops pg_ops = {
     .ledger_finish = pg_repo_ledger_finish,
     .ledger_find_completed = pg_repo_ledger_find_completed,
     .ledger_list = pg_repo_ledger_list,
+    .count_windows = pg_repo_count_windows,
 };
 
 /* Keep a copy of `password` in r->password, so messages can be scrubbed of it. Out of

@@ -36,6 +36,7 @@ typedef struct pg_repo {
 	bool lock_timed_out; /* the last failure was a lock_timeout (SQLSTATE 55P03) */
 	int load_links;	     /* connections a load uses: 1 or 2 */
 	bool count_one_prepared, count_all_prepared; /* count statements in this session */
+	bool windows_list_prepared, windows_all_prepared; /* pg_windows.c's, likewise */
 	char *copybuf;				     /* COPY data of one batch */
 	size_t copycap;
 	uint32_t *order; /* one batch's distinct events in identity order */
@@ -90,6 +91,9 @@ int pg_repo_store_batch(size_t *inserted_out, size_t *duplicates_out, scli_repo 
 /* pg_count.c */
 int pg_repo_count_hourly(scli_repo *base, const char *customer_id, int64_t from_us, int64_t to_us,
 			 scli_hour_cb cb, void *ctx);
+/* pg_windows.c */
+int pg_repo_count_windows(scli_repo *base, const scli_window_query *q, scli_window_cb cb,
+			  void *ctx);
 /* pg_ledger.c */
 int pg_repo_ledger_begin(int64_t *id_out, scli_repo *base, const scli_load_record *rec);
 int pg_repo_ledger_finish(scli_repo *base, const scli_load_record *rec);

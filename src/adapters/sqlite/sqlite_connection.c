@@ -101,6 +101,7 @@ int sqlite_repo_prepare(sqlite3_stmt **stmt, sqlite3 *db, const char *sql)
 static void sqlite_free(scli_repo *r)
 {
 	sqlite_repo *s = (sqlite_repo *)r;
+	size_t i;
 
 	if (!s)
 		return;
@@ -115,6 +116,8 @@ static void sqlite_free(scli_repo *r)
 	sqlite3_finalize(s->insert_batch);
 	sqlite3_finalize(s->count_one);
 	sqlite3_finalize(s->count_all);
+	for (i = 0; i < SQLITE_WINDOW_STMTS; i++)
+		sqlite3_finalize(s->windows[i]);
 	sqlite3_close(s->db);
 	scli_free(s->path);
 	scli_free(s);
@@ -164,6 +167,7 @@ static const scli_repo_ops sqlite_ops = {
     .ledger_find_completed = sqlite_repo_ledger_find_completed,
     .ledger_list = sqlite_repo_ledger_list,
     .replaced = sqlite_replaced,
+    .count_windows = sqlite_repo_count_windows,
 };
 
 int scli_repo_sqlite_open(scli_repo **out, const char *path, const scli_repo_options *opts)

@@ -14,6 +14,17 @@
 #include "adapters/repo_keys.h"
 #include "scli/sys/repository.h"
 
+/* sqlite_windows.c's statements: each _ONE follows its _ALL. */
+enum {
+	SQLITE_WINDOW_CELLS_ALL,
+	SQLITE_WINDOW_CELLS_ONE,
+	SQLITE_WINDOW_RAW_ALL,
+	SQLITE_WINDOW_RAW_ONE,
+	SQLITE_WINDOW_TYPED_RAW_ALL,
+	SQLITE_WINDOW_TYPED_RAW_ONE,
+	SQLITE_WINDOW_STMTS
+};
+
 typedef struct sqlite_repo {
 	scli_repo base; /* must be first: scli_repo * <-> sqlite_repo * */
 	sqlite3 *db;
@@ -29,6 +40,7 @@ typedef struct sqlite_repo {
 	sqlite3_stmt *insert_batch;
 	sqlite3_stmt *count_one;
 	sqlite3_stmt *count_all;
+	sqlite3_stmt *windows[SQLITE_WINDOW_STMTS];
 	/* The identity secret (scli_meta), read once per handle before the first batch. */
 	bool has_secret;
 	repo_secret secret;
@@ -73,6 +85,9 @@ int sqlite_repo_store_events(size_t *inserted_out, sqlite_repo *s, const scli_ev
 /* sqlite_count.c */
 int sqlite_repo_count_hourly(scli_repo *r, const char *customer_id, int64_t from_us, int64_t to_us,
 			     scli_hour_cb cb, void *ctx);
+/* sqlite_windows.c */
+int sqlite_repo_count_windows(scli_repo *r, const scli_window_query *q, scli_window_cb cb,
+			      void *ctx);
 /* sqlite_ledger.c */
 int sqlite_repo_ledger_begin(int64_t *id_out, scli_repo *r, const scli_load_record *rec);
 int sqlite_repo_ledger_finish(scli_repo *r, const scli_load_record *rec);

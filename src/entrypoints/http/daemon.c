@@ -37,6 +37,7 @@ server *http_server_new(const char *url, const char *token, bool quiet)
 	s->token = token;
 	s->token_len = token ? strlen(token) : 0;
 	s->quiet = quiet;
+	http_zones_init(s);
 	return s;
 }
 
@@ -44,6 +45,7 @@ void http_server_free(server *s)
 {
 	if (!s)
 		return;
+	http_zones_free(s);
 	pthread_cond_destroy(&s->watch_wake);
 	pthread_mutex_destroy(&s->watch_lock);
 	pthread_cond_destroy(&s->repos_closed);

@@ -48,6 +48,8 @@
 typedef enum {
 	ROUTE_CUSTOMER_HOURLY,
 	ROUTE_ALL_HOURLY,
+	ROUTE_CUSTOMER_USAGE,
+	ROUTE_ALL_USAGE,
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
 	ROUTE_OTHER,
@@ -90,6 +92,7 @@ typedef struct request {
 	const char *segment; /* the raw customer id segment, inside `uri` */
 	size_t seglen;
 	const char *query; /* the raw query string, inside `uri` */
+	bool accept_csv;   /* the Accept header asks for text/csv (http_accepts_csv) */
 	bool called;	   /* the access handler has seen the headers */
 	bool queued;	   /* handed to the workers, connection suspended */
 	reply answer;	   /* filled by a worker */
@@ -146,6 +149,10 @@ typedef struct server {
 	pthread_cond_t watch_wake;
 	conn_watch *watched;
 	bool watch_quit;
+	/* zones loaded for requests (zones.c): read once, shared by every worker */
+	pthread_mutex_t zones_lock;
+	struct zone_entry *zones;
+	size_t nzones, zones_cap;
 	metrics m;
 } server;
 
@@ -159,20 +166,51 @@ typedef struct server {
  */
 int http_percent_decode(char *out, size_t *len_out, const char *s, size_t n, bool form);
 
-/* The parameters of the hourly endpoints. */
+/* Which count endpoint a query string is for: which parameters it may hold. */
+typedef enum { QUERY_HOURLY, QUERY_CUSTOMER_USAGE, QUERY_USAGE } query_kind;
+
+/* The parameters of the count endpoints, decoded, pointing into `buf`; NULL (0) when absent. */
 typedef struct query {
-	char *from, *to, *skip_empty; /* decoded, pointing into `buf`; NULL when absent */
-	char *buf;		      /* the caller frees it, also after a failure */
+	char *from, *to, *skip_empty, *window, *tz, *group_by, *format;
+	char **customers, **event_types; /* repeatable */
+	size_t n_customers, n_event_types;
+	char *buf;
 } query;
 
-/* Parse `from`, `to` and `skip_empty`; false (and `r` a 400 or 500) for anything else. */
-bool http_parse_query(query *q, reply *r, const char *text);
+/*
+ * Parse a count endpoint's query string; false (and `r` a 400 or 500) for an
+ * unknown parameter, a single one repeated, a bad escape or a NUL. The caller
+ * frees `q` with http_query_free, also after a failure.
+ */
+bool http_parse_query(query *q, reply *r, const char *text, query_kind kind);
+void http_query_free(query *q);
 
 /* Whether s[0..n) is all ASCII digits. */
 bool http_is_digits(const char *s, size_t n);
 
 /* A `+` offset sign that form decoding turned into a space, back into `+`. */
 void http_restore_offset_sign(char *text);
+
+/* The same for a `tz` that is an offset: ` 05:30` back into `+05:30`. */
+void http_restore_zone_sign(char *tz);
+
+/* Whether an Accept header (NULL: none) asks for text/csv rather than JSON. */
+bool http_accepts_csv(const char *accept);
+
+/* ---- zones.c: the zones requests name, loaded once -------------------------------- */
+
+/* What a request's zone lookup needs: the server's cache, and a zone it had to load alone. */
+typedef struct zone_lookup {
+	struct server *s;
+	scli_zone *owned; /* freed by the request (scli_zone_free) after its count */
+} zone_lookup;
+
+/* A scli_zone_lookup_fn over the server's cache; `ctx` is a zone_lookup. */
+int http_zone_lookup(const scli_zone **out, void *ctx, const char *name);
+
+/* Set up and free the server's zone cache (http_server_new / http_server_free). */
+void http_zones_init(struct server *s);
+void http_zones_free(struct server *s);
 
 /* ---- routes.c: replies, routing, the endpoints ---------------------------------- */
 

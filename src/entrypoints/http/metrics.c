@@ -11,7 +11,12 @@
 #include "http_internal.h"
 
 static const char *const route_names[ROUTE_COUNT] = {"/v1/customers/{customer_id}/hourly",
-						     "/v1/hourly", "/healthz", "/metrics", "other"};
+						     "/v1/hourly",
+						     "/v1/customers/{customer_id}/usage",
+						     "/v1/usage",
+						     "/healthz",
+						     "/metrics",
+						     "other"};
 
 /* The statuses this server sends; anything else is counted as "other". */
 static const int tracked_statuses[] = {200, 400, 401, 404, 405, 414, 500, 503};

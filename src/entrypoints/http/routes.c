@@ -1,8 +1,9 @@
 /*
  * `scli serve`: what each request gets. Replies (JSON bodies, `{"error":...}`
  * for every failure), the routing of the raw request target and the bearer
- * token, and the endpoints: the hourly counts (the request checked by the
- * service, its refusals worded as 400s), /healthz and, through metrics.c,
+ * token, and the endpoints: the counts (/v1/usage and the older /v1/hourly,
+ * the request checked by the service, its refusals worded as 400s; JSON or
+ * CSV), /healthz and, through metrics.c,
  * /metrics. A worker thread runs the endpoints that need the database
  * (http_dispatch); the rest are answered on MHD's thread (http_route).
  */
@@ -98,7 +99,7 @@ static int count(scli_repo *repo, void *ctx)
 
 	scli_count_result_free(c->res);
 	c->res = NULL;
-	return scli_service_count(&c->res, repo, c->req.customer_id, c->req.from_us, c->req.to_us);
+	return scli_service_count_windows(&c->res, repo, &c->req);
 }
 
 /*
@@ -126,6 +127,24 @@ static void reply_count_refused(reply *r, const scli_count_problem *p, const que
 	case SCLI_COUNT_NO_RANGE:
 		http_reply_error(r, 400, "from and to are required");
 		break;
+	case SCLI_COUNT_BAD_WINDOW:
+		http_reply_error(r, 400, "window must be minute, hour, day or month, not '%s'",
+				 http_quotable(q->window));
+		break;
+	case SCLI_COUNT_BAD_GROUP_BY:
+		http_reply_error(r, 400, "group_by can only be event_type, not '%s'",
+				 http_quotable(q->group_by));
+		break;
+	case SCLI_COUNT_UNKNOWN_ZONE:
+		http_reply_error(r, 400,
+				 "tz: unknown time zone \"%s\" (an IANA name such as "
+				 "Europe/Berlin, or an offset such as +05:30)",
+				 http_quotable(q->tz));
+		break;
+	case SCLI_COUNT_ZONE_FAILED:
+		fprintf(stderr, "scli: error: %s\n", p->why);
+		http_reply_error(r, 500, "%s", p->why);
+		break;
 	case SCLI_COUNT_BAD_FROM:
 		http_reply_error(r, 400, "from: invalid timestamp \"%s\": %s",
 				 http_quotable(q->from), p->why);
@@ -134,11 +153,19 @@ static void reply_count_refused(reply *r, const scli_count_problem *p, const que
 		http_reply_error(r, 400, "to: invalid timestamp \"%s\": %s", http_quotable(q->to),
 				 p->why);
 		break;
+	case SCLI_COUNT_FROM_SKIPPED:
+	case SCLI_COUNT_TO_SKIPPED:
+		http_reply_error(r, 400, "%s: %s",
+				 p->what == SCLI_COUNT_FROM_SKIPPED ? "from" : "to", p->why);
+		break;
 	case SCLI_COUNT_REVERSED:
 		http_reply_error(r, 400, "from is after to");
 		break;
 	case SCLI_COUNT_BAD_CUSTOMER:
 		http_reply_error(r, 400, "customer id %s", p->why);
+		break;
+	case SCLI_COUNT_BAD_EVENT_TYPE:
+		http_reply_error(r, 400, "event_type %s", p->why);
 		break;
 	default: /* too wide: the service's message */
 		http_reply_error(r, 400, "%s", scli_error_last());
@@ -148,65 +175,122 @@ static void reply_count_refused(reply *r, const scli_count_problem *p, const que
 
 /* ---- the endpoints ---------------------------------------------------------- */
 
-/* `customer` (`customer_len` bytes, decoded) is NULL for every customer. */
-static void serve_hourly(reply *r, server *s, worker_db *w, const char *customer,
-			 size_t customer_len, const char *query_text)
+/* `skip_empty` as given: true, false, 1, 0, or no value (true). False and a 400 otherwise. */
+static bool read_skip_empty(bool *out, reply *r, const char *text)
+{
+	*out = false;
+	if (!text)
+		return true;
+	if (!strcmp(text, "true") || !strcmp(text, "1") || !*text)
+		*out = true;
+	else if (strcmp(text, "false") && strcmp(text, "0")) {
+		http_reply_error(r, 400, "skip_empty must be true, false, 1 or 0, not '%s'",
+				 http_quotable(text));
+		return false;
+	}
+	return true;
+}
+
+/* CSV when `format=csv`, or without `format` when the Accept header asks for it. */
+static bool read_format(bool *csv_out, reply *r, const char *format, bool accept_csv)
+{
+	*csv_out = accept_csv;
+	if (!format)
+		return true;
+	if (strcmp(format, "csv") && strcmp(format, "json")) {
+		http_reply_error(r, 400, "format must be json or csv, not '%s'",
+				 http_quotable(format));
+		return false;
+	}
+	*csv_out = !strcmp(format, "csv");
+	return true;
+}
+
+/* The request's parameters as the service's input; `customer` is the path's, or NULL. */
+static void count_input(scli_count_input *in, const query *q, const char *const *customer,
+			const size_t *customer_len, zone_lookup *zl)
+{
+	in->customers = customer ? customer : (const char *const *)q->customers;
+	in->customer_lens = customer ? customer_len : NULL;
+	in->n_customers = customer ? 1 : q->n_customers;
+	in->event_types = (const char *const *)q->event_types;
+	in->n_event_types = q->n_event_types;
+	in->from = q->from;
+	in->to = q->to;
+	in->window = q->window;
+	in->tz = q->tz;
+	in->group_by = q->group_by;
+	in->zone_lookup = http_zone_lookup;
+	in->zone_ctx = zl;
+}
+
+/* The result as JSON or CSV, as `scli count --format json|csv` prints it. */
+static void reply_count(reply *r, const scli_count_result *res, bool csv, bool skip_empty)
+{
+	char *body = NULL;
+	size_t len = 0;
+
+	if (csv ? cli_count_csv(&body, &len, res, skip_empty) < 0
+		: cli_count_json(&body, res, skip_empty) < 0) {
+		http_reply_error(r, 500, "%s", scli_error_last());
+		return;
+	}
+	http_reply_text(r, 200, csv ? "text/csv; charset=utf-8" : "application/json", body,
+			csv ? len : strlen(body));
+}
+
+/* Any count endpoint: `customer` (`customer_len` bytes, decoded) is the path's, or NULL. */
+static void serve_count(reply *r, server *s, worker_db *w, const request *req, query_kind kind,
+			const char *customer, size_t customer_len)
 {
 	query q = {0};
 	count_call c = {0};
+	zone_lookup zl = {s, NULL};
+	scli_count_input in = {0};
 	scli_count_problem problem;
-	bool skip_empty = false;
-	char *json = NULL;
+	bool skip_empty, csv;
 	int error;
 
-	if (!http_parse_query(&q, r, query_text))
+	if (!http_parse_query(&q, r, req->query, kind))
 		goto done;
 	if (q.from)
 		http_restore_offset_sign(q.from);
 	if (q.to)
 		http_restore_offset_sign(q.to);
-	if (scli_service_count_request(&c.req, &problem, customer, customer_len, q.from, q.to) <
-	    0) {
+	if (q.tz)
+		http_restore_zone_sign(q.tz);
+	count_input(&in, &q, customer ? &customer : NULL, &customer_len, &zl);
+	if (scli_service_count_request(&c.req, &problem, &in) < 0) {
 		reply_count_refused(r, &problem, &q);
 		goto done;
 	}
-	if (q.skip_empty) { /* `skip_empty` or `skip_empty=` alone means true */
-		if (!strcmp(q.skip_empty, "true") || !strcmp(q.skip_empty, "1") || !*q.skip_empty)
-			skip_empty = true;
-		else if (strcmp(q.skip_empty, "false") && strcmp(q.skip_empty, "0")) {
-			http_reply_error(r, 400, "skip_empty must be true, false, 1 or 0, not '%s'",
-					 http_quotable(q.skip_empty));
-			goto done;
-		}
-	}
+	if (!read_skip_empty(&skip_empty, r, q.skip_empty) ||
+	    !read_format(&csv, r, q.format, req->accept_csv))
+		goto done;
 	if ((error = http_with_repo(s, w, count, &c)) < 0) {
 		reply_db_error(r, error);
 		goto done;
 	}
-	if (cli_count_json(&json, c.res, skip_empty) < 0) {
-		http_reply_error(r, 500, "%s", scli_error_last());
-		goto done;
-	}
-	http_reply_text(r, 200, "application/json", json, strlen(json));
+	reply_count(r, c.res, csv, skip_empty);
 done:
 	scli_count_result_free(c.res);
-	free(q.buf);
+	scli_zone_free(zl.owned);
+	http_query_free(&q);
 }
 
-static void serve_customer(reply *r, server *s, worker_db *w, const char *segment, size_t seglen,
-			   const char *query_text)
+static void serve_customer(reply *r, server *s, worker_db *w, const request *req, query_kind kind)
 {
-	char *customer = malloc(seglen + 1);
+	char *customer = malloc(req->seglen + 1);
 	size_t len;
 
 	if (!customer) {
 		http_reply_error(r, 500, "out of memory");
 		return;
 	}
-	if (http_percent_decode(customer, &len, segment, seglen, false) < 0)
+	if (http_percent_decode(customer, &len, req->segment, req->seglen, false) < 0)
 		http_reply_error(r, 400, "invalid percent-encoding in the customer id");
 	else
-		serve_hourly(r, s, w, customer, len, query_text);
+		serve_count(r, s, w, req, kind, customer, len);
 	free(customer);
 }
 
@@ -260,6 +344,15 @@ static bool starts_with(const char *s, size_t n, const char *prefix)
 	return n >= m && !memcmp(s, prefix, m);
 }
 
+/* A customer's route, when the raw segment between /v1/customers/ and the last part is one. */
+static void route_customer(request *req, const char *segment, size_t seglen, route_id route)
+{
+	req->segment = segment;
+	req->seglen = seglen;
+	if (!memchr(segment, '/', seglen))
+		req->route = route;
+}
+
 /*
  * Route the raw request target; true when the request needs the database (a
  * worker answers it), else `r` holds the answer. The path is matched before any
@@ -280,14 +373,18 @@ bool http_route(reply *r, server *s, request *req, struct MHD_Connection *conn)
 		req->route = ROUTE_METRICS;
 	else if (n == 10 && starts_with(path, n, "/v1/hourly"))
 		req->route = ROUTE_ALL_HOURLY;
+	else if (n == 9 && starts_with(path, n, "/v1/usage"))
+		req->route = ROUTE_ALL_USAGE;
 	else if (starts_with(path, n, "/v1/customers/") && n > 14 + 7 &&
-		 !memcmp(path + n - 7, "/hourly", 7)) {
-		req->segment = path + 14;
-		req->seglen = n - 14 - 7;
-		if (!memchr(req->segment, '/', req->seglen))
-			req->route = ROUTE_CUSTOMER_HOURLY;
-	}
+		 !memcmp(path + n - 7, "/hourly", 7))
+		route_customer(req, path + 14, n - 14 - 7, ROUTE_CUSTOMER_HOURLY);
+	else if (starts_with(path, n, "/v1/customers/") && n > 14 + 6 &&
+		 !memcmp(path + n - 6, "/usage", 6))
+		route_customer(req, path + 14, n - 14 - 6, ROUTE_CUSTOMER_USAGE);
 	req->query = q ? q + 1 : "";
+	if (conn && req->route != ROUTE_OTHER)
+		req->accept_csv = http_accepts_csv(
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
 	if (is_v1 && !authorized(s, conn)) {
 		http_reply_error(r, 401,
 				 "missing or wrong bearer token (Authorization: Bearer TOKEN)");
@@ -296,7 +393,8 @@ bool http_route(reply *r, server *s, request *req, struct MHD_Connection *conn)
 	}
 	if (req->route == ROUTE_OTHER) {
 		http_reply_error(r, 404,
-				 "no such endpoint (see GET /v1/hourly, "
+				 "no such endpoint (see GET /v1/usage, "
+				 "/v1/customers/{customer_id}/usage, /v1/hourly, "
 				 "/v1/customers/{customer_id}/hourly, /healthz, /metrics)");
 		return false;
 	}
@@ -321,10 +419,16 @@ void http_dispatch(reply *r, server *s, worker_db *w, const request *req)
 		serve_healthz(r, s, w);
 		break;
 	case ROUTE_ALL_HOURLY:
-		serve_hourly(r, s, w, NULL, 0, req->query);
+		serve_count(r, s, w, req, QUERY_HOURLY, NULL, 0);
 		break;
 	case ROUTE_CUSTOMER_HOURLY:
-		serve_customer(r, s, w, req->segment, req->seglen, req->query);
+		serve_customer(r, s, w, req, QUERY_HOURLY);
+		break;
+	case ROUTE_ALL_USAGE:
+		serve_count(r, s, w, req, QUERY_USAGE, NULL, 0);
+		break;
+	case ROUTE_CUSTOMER_USAGE:
+		serve_customer(r, s, w, req, QUERY_CUSTOMER_USAGE);
 		break;
 	default:
 		http_reply_error(r, 500, "internal error: no worker route");
