@@ -204,16 +204,6 @@ static int arrays_of_spans(pg_array *from, pg_array *to, const scli_span *spans,
 	return 0;
 }
 
-static uint64_t get_be(const char *p, int bytes)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < bytes; i++)
-		v = v << 8 | (unsigned char)p[i];
-	return v;
-}
-
 /* Each statement prepared once per session, when first needed. */
 static int prepare_windows(pg_repo *r, bool all)
 {
@@ -243,8 +233,8 @@ static int report_rows(const PGresult *res, const scli_window_query *q, scli_win
 		/* libpq ends every value, binary ones too, with a NUL byte */
 		const char *customer = PQgetvalue(res, i, 0);
 		const char *type = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
-		int64_t w = (int32_t)get_be(PQgetvalue(res, i, 2), 4);
-		int64_t n = (int64_t)get_be(PQgetvalue(res, i, 3), 8);
+		int64_t w = (int32_t)pg_get_be(PQgetvalue(res, i, 2), 4);
+		int64_t n = (int64_t)pg_get_be(PQgetvalue(res, i, 3), 8);
 
 		if (PQgetlength(res, i, 0) != (int)strlen(customer) ||
 		    (type && PQgetlength(res, i, 1) != (int)strlen(type)) || w < 1 ||
