@@ -73,17 +73,6 @@ static int pg_prepare_count(pg_repo *r, bool all)
 	return 0;
 }
 
-/* A big-endian int8 of a binary result. */
-static uint64_t get_be64(const char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | (unsigned char)p[i];
-	return v;
-}
-
 /* Statement parameter $n (1-based) as a timestamp, formatted into its own slot. */
 static void set_bound(const char **params, char (*bounds)[SCLI_TIMESTAMP_BUFSZ], int n, int64_t us)
 {
@@ -150,8 +139,8 @@ int pg_repo_count_hourly(scli_repo *base, const char *customer_id, int64_t from_
 	for (i = 0; i < rows; i++) {
 		/* binary: timestamptz is int8 microseconds since 2000-01-01, counts int8;
 		 * libpq ends every value, binary ones too, with a NUL byte */
-		int64_t hour = (int64_t)get_be64(PQgetvalue(res, i, 1)) + PG_EPOCH_OFFSET_US;
-		int64_t count = (int64_t)get_be64(PQgetvalue(res, i, 2));
+		int64_t hour = (int64_t)pg_get_be(PQgetvalue(res, i, 1), 8) + PG_EPOCH_OFFSET_US;
+		int64_t count = (int64_t)pg_get_be(PQgetvalue(res, i, 2), 8);
 
 		if (PQgetlength(res, i, 0) != (int)strlen(PQgetvalue(res, i, 0))) {
 			error =

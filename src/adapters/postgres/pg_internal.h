@@ -51,6 +51,17 @@ typedef struct pg_repo {
  * 2000-01-01, this many after the Unix epoch. */
 #define PG_EPOCH_OFFSET_US INT64_C(946684800000000)
 
+/* A big-endian unsigned integer of `bytes` bytes (a binary result's int4, int8). */
+static inline uint64_t pg_get_be(const char *p, int bytes)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < bytes; i++)
+		v = v << 8 | (unsigned char)p[i];
+	return v;
+}
+
 /* ---- pg_connection.c: errors (scrubbed of the password) and statements ---- */
 
 /* Set the thread error from a connection/result; SCLI_EIO when the connection is gone. */

@@ -154,17 +154,6 @@ int pg_repo_check_schema(scli_repo *base)
 	return 0;
 }
 
-/* A big-endian integer of a binary result. */
-static uint64_t get_be(const char *p, int bytes)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < bytes; i++)
-		v = v << 8 | (unsigned char)p[i];
-	return v;
-}
-
 /* A text value of a binary result into an event's field of at most `max` bytes. */
 static int get_text(char *dst, uint16_t *len_out, const PGresult *res, int row, int col,
 		    size_t max)
@@ -198,8 +187,8 @@ static int upgrade_chunk(pg_repo *r, scli_event *evs, const PGresult *res, int r
 		    (error = get_text(ev->event_type, &ev->event_type_len, res, i, 3,
 				      SCLI_EVENT_TYPE_MAX)) < 0)
 			return error;
-		ev->ts_us = (int64_t)get_be(PQgetvalue(res, i, 4), 8) + PG_EPOCH_OFFSET_US;
-		r->keyed[i].customer_key = (int32_t)get_be(PQgetvalue(res, i, 0), 4);
+		ev->ts_us = (int64_t)pg_get_be(PQgetvalue(res, i, 4), 8) + PG_EPOCH_OFFSET_US;
+		r->keyed[i].customer_key = (int32_t)pg_get_be(PQgetvalue(res, i, 0), 4);
 		r->keyed[i].ev = (uint32_t)i;
 		r->keyed[i].variant = 0;
 		repo_id_key(r->keyed[i].key, &r->secret, ev, 0);

@@ -22,27 +22,33 @@
 
 /*
  * $1 text[] customer ids (NULL in the "all" statement), $2 text[] event types
- * (NULL: every type), $3 by event type, $4 the window bounds, $5/$6 the cell
- * spans' starts and ends, $7/$8 the raw spans'. Customers are the outer loop,
- * so each (customer, span) is one range scan of the (customer_key, cell) and
- * (customer_key, ts) keys, whether one customer is asked for or all; a
- * customer named twice in $1 is still one row of scli_customers. A cell span
- * holds whole cells of one window each, so a cell's start finds its window;
- * the window of width_bucket is 1-based.
+ * (NULL: every type), $3 by event type, $4 the window bounds; $5, $6 where the
+ * first cell span starts and the last ends, $7 every cell span's start and end
+ * in turn (NULL when there is one span); $8/$9 the raw spans' starts and ends.
+ * Customers are the outer loop, so each customer's cells are one range scan of
+ * the (customer_key, cell) key, whether one customer is asked for or all. The
+ * cells of that range outside the cell spans (odd-offset windows cut cells
+ * everywhere) are dropped by their bucket in $7: the spans' insides are the odd
+ * ones; one scan beats a loop per span, which the planner may run over the
+ * customer's whole rollup each time. Raw spans are few and short except for
+ * minute windows, so each is a range scan of (customer_key, ts). A customer
+ * named twice in $1 is still one row of scli_customers. A cell span holds
+ * whole cells of one window each, so a cell's start finds its window; the
+ * window of width_bucket is 1-based.
  */
 #define WINDOWS_SQL(customer_filter)                                                               \
 	"SELECT c.customer_id, x.et, x.w, x.n FROM scli_customers c CROSS JOIN LATERAL ("          \
 	" SELECT et, w, sum(n)::int8 AS n FROM ("                                                  \
 	"  SELECT CASE WHEN $3::boolean THEN r.event_type END AS et,"                              \
 	"   width_bucket(r.cell, $4::timestamptz[]) AS w, r.count AS n"                            \
-	"  FROM unnest($5::timestamptz[], $6::timestamptz[]) AS s(f, t)"                           \
-	"  JOIN scli_rollup r ON r.customer_key = c.customer_key AND r.cell >= s.f AND r.cell < "  \
-	"s.t"                                                                                      \
-	"  WHERE $2::text[] IS NULL OR r.event_type = ANY ($2::text[])"                            \
+	"  FROM scli_rollup r WHERE r.customer_key = c.customer_key"                               \
+	"   AND r.cell >= $5::timestamptz AND r.cell < $6::timestamptz"                            \
+	"   AND ($7::timestamptz[] IS NULL OR width_bucket(r.cell, $7::timestamptz[]) % 2 = 1)"    \
+	"   AND ($2::text[] IS NULL OR r.event_type = ANY ($2::text[]))"                           \
 	"  UNION ALL"                                                                              \
 	"  SELECT CASE WHEN $3::boolean THEN e.event_type END,"                                    \
 	"   width_bucket(e.ts, $4::timestamptz[]), 1"                                              \
-	"  FROM unnest($7::timestamptz[], $8::timestamptz[]) AS s(f, t)"                           \
+	"  FROM unnest($8::timestamptz[], $9::timestamptz[]) AS s(f, t)"                           \
 	"  JOIN scli_events e ON e.customer_key = c.customer_key AND e.ts >= s.f AND e.ts < s.t"   \
 	"  WHERE $2::text[] IS NULL OR e.event_type = ANY ($2::text[])"                            \
 	" ) u GROUP BY 1, 2) x WHERE " customer_filter
@@ -51,7 +57,7 @@ static const char windows_list_sql[] = WINDOWS_SQL("c.customer_id = ANY ($1::tex
 /* $1 is unused here but keeps one parameter list for both statements. */
 static const char windows_all_sql[] = WINDOWS_SQL("$1::text[] IS NULL");
 
-enum { NPARAMS = 8 };
+enum { NPARAMS = 9 };
 
 /* A one-dimensional array in PostgreSQL's binary format (array_recv): header,
  * then each element as its length and bytes. */
@@ -151,6 +157,37 @@ static int array_of_bounds(pg_array *a, const int64_t *bounds, size_t n)
 	return 0;
 }
 
+/* One timestamptz, not an array. */
+static int scalar_timestamp(pg_array *a, int64_t us)
+{
+	a->len = 0;
+	return array_put_be64(a, (uint64_t)(us - PG_EPOCH_OFFSET_US));
+}
+
+/* The cell spans' range into `lo` and `hi` (empty when there are none), and
+ * their edges in turn into `edges` when there is more than one. */
+static int cell_params(pg_array *lo, pg_array *hi, pg_array *edges, const scli_span *spans,
+		       size_t n, int64_t none)
+{
+	size_t i;
+	int error;
+
+	if ((error = scalar_timestamp(lo, n ? spans[0].from : none)) < 0 ||
+	    (error = scalar_timestamp(hi, n ? spans[n - 1].to : none)) < 0)
+		return error;
+	if (n < 2)
+		return 0;
+	if (n > INT32_MAX / 2)
+		return scli_error_set(SCLI_ERANGE, "too many spans for one PostgreSQL array");
+	if ((error = array_begin(edges, PG_TIMESTAMPTZ_OID, 2 * n)) < 0)
+		return error;
+	for (i = 0; i < n; i++)
+		if ((error = array_put_timestamp(edges, spans[i].from)) < 0 ||
+		    (error = array_put_timestamp(edges, spans[i].to)) < 0)
+			return error;
+	return 0;
+}
+
 /* Two arrays: the spans' starts into `from`, their ends into `to`. */
 static int arrays_of_spans(pg_array *from, pg_array *to, const scli_span *spans, size_t n)
 {
@@ -165,16 +202,6 @@ static int arrays_of_spans(pg_array *from, pg_array *to, const scli_span *spans,
 		    (error = array_put_timestamp(to, spans[i].to)) < 0)
 			return error;
 	return 0;
-}
-
-static uint64_t get_be(const char *p, int bytes)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < bytes; i++)
-		v = v << 8 | (unsigned char)p[i];
-	return v;
 }
 
 /* Each statement prepared once per session, when first needed. */
@@ -206,8 +233,8 @@ static int report_rows(const PGresult *res, const scli_window_query *q, scli_win
 		/* libpq ends every value, binary ones too, with a NUL byte */
 		const char *customer = PQgetvalue(res, i, 0);
 		const char *type = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
-		int64_t w = (int32_t)get_be(PQgetvalue(res, i, 2), 4);
-		int64_t n = (int64_t)get_be(PQgetvalue(res, i, 3), 8);
+		int64_t w = (int32_t)pg_get_be(PQgetvalue(res, i, 2), 4);
+		int64_t n = (int64_t)pg_get_be(PQgetvalue(res, i, 3), 8);
 
 		if (PQgetlength(res, i, 0) != (int)strlen(customer) ||
 		    (type && PQgetlength(res, i, 1) != (int)strlen(type)) || w < 1 ||
@@ -223,7 +250,7 @@ static int report_rows(const PGresult *res, const scli_window_query *q, scli_win
 int pg_repo_count_windows(scli_repo *base, const scli_window_query *q, scli_window_cb cb, void *ctx)
 {
 	pg_repo *r = (pg_repo *)base;
-	pg_array arrays[NPARAMS] = {{0}};
+	pg_array par[NPARAMS] = {{0}};
 	const char *values[NPARAMS] = {NULL};
 	int lengths[NPARAMS] = {0}, formats[NPARAMS] = {0};
 	scli_span *cells = NULL, *raw = NULL;
@@ -238,18 +265,19 @@ int pg_repo_count_windows(scli_repo *base, const scli_window_query *q, scli_wind
 	if ((error = scli_cell_plan(&cells, &ncells, &raw, &nraw, q->bounds, q->n_windows,
 				    SCLI_CELL_US)) < 0)
 		goto done;
-	if ((!all && (error = array_of_texts(&arrays[0], q->customers, q->n_customers)) < 0) ||
+	if ((!all && (error = array_of_texts(&par[0], q->customers, q->n_customers)) < 0) ||
 	    (q->n_event_types &&
-	     (error = array_of_texts(&arrays[1], q->event_types, q->n_event_types)) < 0) ||
-	    (error = array_of_bounds(&arrays[3], q->bounds, q->n_windows + 1)) < 0 ||
-	    (error = arrays_of_spans(&arrays[4], &arrays[5], cells, ncells)) < 0 ||
-	    (error = arrays_of_spans(&arrays[6], &arrays[7], raw, nraw)) < 0)
+	     (error = array_of_texts(&par[1], q->event_types, q->n_event_types)) < 0) ||
+	    (error = array_of_bounds(&par[3], q->bounds, q->n_windows + 1)) < 0)
+		goto done;
+	if ((error = cell_params(&par[4], &par[5], &par[6], cells, ncells, q->bounds[0])) < 0 ||
+	    (error = arrays_of_spans(&par[7], &par[8], raw, nraw)) < 0)
 		goto done;
 	for (i = 0; i < NPARAMS; i++) {
 		formats[i] = 1;
-		if (arrays[i].buf) {
-			values[i] = arrays[i].buf;
-			lengths[i] = (int)arrays[i].len;
+		if (par[i].buf) {
+			values[i] = par[i].buf;
+			lengths[i] = (int)par[i].len;
 		}
 	}
 	values[2] = &by_type;
@@ -264,7 +292,7 @@ int pg_repo_count_windows(scli_repo *base, const scli_window_query *q, scli_wind
 done:
 	PQclear(res);
 	for (i = 0; i < NPARAMS; i++)
-		scli_free(arrays[i].buf);
+		scli_free(par[i].buf);
 	scli_free(cells);
 	scli_free(raw);
 	return error;

@@ -6,8 +6,11 @@
  * (customer_key, ts_us) keys; the rows come in customer, then time order, so
  * C maps each to its window (scli_window_index) and sums runs of one
  * (customer, window) before reporting them: few callbacks, no table of
- * counts. All spans are read in one read transaction, so a load committing
- * meanwhile is seen by none of them or by all.
+ * counts. When the counts are not by type and windows hold many cells (days,
+ * months), SQLite sums each window's cells itself, one statement per window:
+ * at 30 days of day windows for one customer (5,760 cells) 0.7 ms against
+ * 1.5 ms streamed. All spans are read in one read transaction, so a load
+ * committing meanwhile is seen by none of them or by all.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -26,6 +29,12 @@
 	"SELECT c.customer_key, c.customer_id, r.event_type, r.cell_us, r.count"                   \
 	" FROM scli_customers AS c CROSS JOIN scli_rollup AS r ON r.customer_key = c.customer_key" \
 	" WHERE " where " r.cell_us >= ?1 AND r.cell_us < ?2"
+/* One window's cells of each customer summed: the piece's start stands for the
+ * window. Customers come in key order, so the GROUP BY needs no sorting. */
+#define CELL_SUM_SQL(where)                                                                        \
+	"SELECT c.customer_key, c.customer_id, NULL, ?1, sum(r.count)"                             \
+	" FROM scli_customers AS c CROSS JOIN scli_rollup AS r ON r.customer_key = c.customer_key" \
+	" WHERE " where " r.cell_us >= ?1 AND r.cell_us < ?2 GROUP BY c.customer_key"
 /* Without the event type the (customer_key, ts_us) index answers alone. */
 #define RAW_SQL(type, where)                                                                       \
 	"SELECT c.customer_key, c.customer_id, " type ", e.ts_us, 1"                               \
@@ -36,6 +45,8 @@
 static const char *const WINDOW_SQL[SQLITE_WINDOW_STMTS] = {
     [SQLITE_WINDOW_CELLS_ALL] = CELLS_SQL(""),
     [SQLITE_WINDOW_CELLS_ONE] = CELLS_SQL(ONE),
+    [SQLITE_WINDOW_CELL_SUM_ALL] = CELL_SUM_SQL(""),
+    [SQLITE_WINDOW_CELL_SUM_ONE] = CELL_SUM_SQL(ONE),
     [SQLITE_WINDOW_RAW_ALL] = RAW_SQL("NULL", ""),
     [SQLITE_WINDOW_RAW_ONE] = RAW_SQL("NULL", ONE),
     [SQLITE_WINDOW_TYPED_RAW_ALL] = RAW_SQL("e.event_type", ""),
@@ -200,41 +211,88 @@ static bool named_before(const scli_window_query *q, size_t i)
 	return false;
 }
 
+/* What to read: spans of cells and of raw events, each with its statement
+ * (an _ALL one; the _ONE follows it). */
+typedef struct read_plan {
+	scli_span *cells, *raw;
+	size_t ncells, nraw;
+	int cells_stmt, raw_stmt;
+} read_plan;
+
 /* Every span for one customer (`id`) or all (`id` NULL). */
-static int read_customer(run *u, sqlite_repo *s, const char *id, const scli_span *cells,
-			 size_t ncells, const scli_span *raw, size_t nraw)
+static int read_customer(run *u, sqlite_repo *s, const char *id, const read_plan *p)
 {
-	bool typed = u->q->by_event_type || u->q->n_event_types;
 	int one = id ? 1 : 0;
 	int error;
 
-	if ((error = read_spans(u, s, SQLITE_WINDOW_CELLS_ALL + one, id, cells, ncells)) < 0)
+	if ((error = read_spans(u, s, p->cells_stmt + one, id, p->cells, p->ncells)) < 0)
 		return error;
-	return read_spans(u, s, (typed ? SQLITE_WINDOW_TYPED_RAW_ALL : SQLITE_WINDOW_RAW_ALL) + one,
-			  id, raw, nraw);
+	return read_spans(u, s, p->raw_stmt + one, id, p->raw, p->nraw);
+}
+
+/* Fewer cells than this per window on average: streaming them is cheaper than
+ * a statement per window. */
+#define CELLS_PER_SUM 16
+
+/*
+ * When the counts are not by type or filtered by it, and the windows hold
+ * many cells, replace the cell spans by their pieces in each window, to be
+ * summed by SQLite (a cell span's inner bounds fall on cell edges).
+ */
+static int plan_cell_sums(read_plan *p, const scli_window_query *q)
+{
+	scli_span *pieces;
+	size_t i, n = 0, w;
+	int64_t cells = 0, from, to;
+
+	if (q->by_event_type || q->n_event_types || !p->ncells)
+		return 0;
+	if (!(pieces = scli_malloc((p->ncells + q->n_windows) * sizeof(*pieces))))
+		return scli_error_set(SCLI_ENOMEM, "out of memory counting windows");
+	for (i = 0; i < p->ncells; i++) {
+		cells += (p->cells[i].to - p->cells[i].from) / SCLI_CELL_US;
+		w = scli_window_index(q->bounds, q->n_windows, p->cells[i].from);
+		for (from = p->cells[i].from; from < p->cells[i].to; from = to, w++) {
+			to = q->bounds[w + 1] < p->cells[i].to ? q->bounds[w + 1] : p->cells[i].to;
+			pieces[n].from = from;
+			pieces[n++].to = to;
+		}
+	}
+	if (cells < (int64_t)n * CELLS_PER_SUM) {
+		scli_free(pieces);
+		return 0;
+	}
+	scli_free(p->cells);
+	p->cells = pieces;
+	p->ncells = n;
+	p->cells_stmt = SQLITE_WINDOW_CELL_SUM_ALL;
+	return 0;
 }
 
 int sqlite_repo_count_windows(scli_repo *r, const scli_window_query *q, scli_window_cb cb,
 			      void *ctx)
 {
 	sqlite_repo *s = (sqlite_repo *)r;
-	scli_span *cells = NULL, *raw = NULL;
-	size_t ncells, nraw, i;
+	read_plan p = {.cells_stmt = SQLITE_WINDOW_CELLS_ALL, .raw_stmt = SQLITE_WINDOW_RAW_ALL};
 	run u = {.q = q, .cb = cb, .ctx = ctx};
 	bool in_transaction = false;
+	size_t i;
 	int error;
 
-	if ((error = scli_cell_plan(&cells, &ncells, &raw, &nraw, q->bounds, q->n_windows,
-				    SCLI_CELL_US)) < 0)
+	if (q->by_event_type || q->n_event_types)
+		p.raw_stmt = SQLITE_WINDOW_TYPED_RAW_ALL;
+	if ((error = scli_cell_plan(&p.cells, &p.ncells, &p.raw, &p.nraw, q->bounds, q->n_windows,
+				    SCLI_CELL_US)) < 0 ||
+	    (error = plan_cell_sums(&p, q)) < 0)
 		goto done;
 	if ((error = sqlite_repo_exec(s->db, "BEGIN", "starting a read")) < 0)
 		goto done;
 	in_transaction = true;
 	if (!q->n_customers)
-		error = read_customer(&u, s, NULL, cells, ncells, raw, nraw);
+		error = read_customer(&u, s, NULL, &p);
 	for (i = 0; i < q->n_customers && !error; i++)
 		if (!named_before(q, i))
-			error = read_customer(&u, s, q->customers[i], cells, ncells, raw, nraw);
+			error = read_customer(&u, s, q->customers[i], &p);
 	if (error < 0 || (error = run_flush(&u)) < 0)
 		goto done;
 	in_transaction = false;
@@ -243,7 +301,7 @@ done:
 	if (in_transaction)
 		sqlite_repo_rollback(s->db);
 	scli_free(u.types);
-	scli_free(cells);
-	scli_free(raw);
+	scli_free(p.cells);
+	scli_free(p.raw);
 	return error;
 }
