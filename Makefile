@@ -13,7 +13,7 @@ DEB_PACKAGES_TEST = clang gcovr sqlite3 postgresql postgresql-client curl python
 	debootstrap util-linux valgrind time libclang-rt-14-dev
 DEB_PACKAGES = $(DEB_PACKAGES_RUN) $(DEB_PACKAGES_TEST)
 
-.PHONY: all build deps deps-run deb demo test sample coverage asan clean format bench bench-quick bench-serve image-check valgrind soak fuzz
+.PHONY: all build deps deps-run deb install demo test sample coverage asan clean format bench bench-quick bench-serve image-check valgrind soak fuzz
 
 all: build
 
@@ -30,6 +30,11 @@ deps-run:
 # Install the build and test dependencies (Debian 12, as root).
 deps: deps-run
 	$(APT_INSTALL) $(DEB_PACKAGES_TEST)
+
+# cmake --install: the install() rules (cmake/install.cmake, cmake/docs.cmake) under PREFIX.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The Debian package, from CPack (cmake/package.cmake): $(BUILD)/scli_<version>_<arch>.deb.
 deb: build
