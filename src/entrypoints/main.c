@@ -73,6 +73,7 @@ static void print_main_usage(FILE *out)
 static int print_help(void)
 {
 	print_main_usage(stdout);
+	cli_print_manual_pointer(stdout, NULL);
 	return EXIT_OK;
 }
 
