@@ -6,7 +6,8 @@ CMAKE_FLAGS ?=
 # Debian 12 packages needed to build, test and run (installed by `make deps`, as root).
 DEB_PACKAGES = build-essential clang cmake pkg-config libsqlite3-dev libpq-dev libcsv-dev libcjson-dev \
 	zlib1g-dev libxxhash-dev libsodium-dev libmicrohttpd-dev libcmocka-dev gcovr sqlite3 postgresql postgresql-client \
-	curl python3 python3-yaml debootstrap util-linux valgrind time libclang-rt-14-dev tzdata
+	curl python3 python3-yaml debootstrap util-linux valgrind time libclang-rt-14-dev tzdata \
+	help2man groff-base man-db bash-completion zsh
 
 .PHONY: all build deps demo test sample coverage asan clean format bench bench-quick bench-serve image-check valgrind soak fuzz
 
