@@ -5,12 +5,13 @@ CMAKE_FLAGS ?=
 
 # Debian 12 packages (installed as root). `make deps-run`: what building, the demo
 # and `make deb` need (compiler, CMake, the -dev libraries, cmocka for the test
-# binaries the build also makes, tzdata for --tz, dpkg-dev and file for CPack's
-# dpkg-shlibdeps). `make deps`: those plus what `make test` and CI use.
+# binaries the build also makes, tzdata for --tz, help2man for the man pages the
+# build makes, dpkg-dev and file for CPack's dpkg-shlibdeps). `make deps`: those
+# plus what `make test` and CI use.
 DEB_PACKAGES_RUN = build-essential cmake pkg-config libsqlite3-dev libpq-dev libcsv-dev libcjson-dev \
-	zlib1g-dev libxxhash-dev libsodium-dev libmicrohttpd-dev libcmocka-dev tzdata dpkg-dev file
+	zlib1g-dev libxxhash-dev libsodium-dev libmicrohttpd-dev libcmocka-dev tzdata help2man dpkg-dev file
 DEB_PACKAGES_TEST = clang gcovr sqlite3 postgresql postgresql-client curl python3 python3-yaml \
-	debootstrap util-linux valgrind time libclang-rt-14-dev
+	debootstrap util-linux valgrind time libclang-rt-14-dev groff-base man-db bash-completion zsh
 DEB_PACKAGES = $(DEB_PACKAGES_RUN) $(DEB_PACKAGES_TEST)
 
 .PHONY: all build deps deps-run deb install demo test sample coverage asan clean format bench bench-quick bench-serve image-check valgrind soak fuzz
