@@ -3,12 +3,18 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-# Debian 12 packages needed to build, test and run (installed by `make deps`, as root).
-DEB_PACKAGES = build-essential clang cmake pkg-config libsqlite3-dev libpq-dev libcsv-dev libcjson-dev \
-	zlib1g-dev libxxhash-dev libsodium-dev libmicrohttpd-dev libcmocka-dev gcovr sqlite3 postgresql postgresql-client \
-	curl python3 python3-yaml debootstrap util-linux valgrind time libclang-rt-14-dev tzdata
+# Debian 12 packages (installed as root). `make deps-run`: what building, the demo
+# and `make deb` need (compiler, CMake, the -dev libraries, cmocka for the test
+# binaries the build also makes, tzdata for --tz, help2man for the man pages the
+# build makes, dpkg-dev and file for CPack's dpkg-shlibdeps). `make deps`: those
+# plus what `make test` and CI use.
+DEB_PACKAGES_RUN = build-essential cmake pkg-config libsqlite3-dev libpq-dev libcsv-dev libcjson-dev \
+	zlib1g-dev libxxhash-dev libsodium-dev libmicrohttpd-dev libcmocka-dev tzdata help2man dpkg-dev file
+DEB_PACKAGES_TEST = clang gcovr sqlite3 postgresql postgresql-client curl python3 python3-yaml \
+	debootstrap util-linux valgrind time libclang-rt-14-dev groff-base man-db bash-completion zsh
+DEB_PACKAGES = $(DEB_PACKAGES_RUN) $(DEB_PACKAGES_TEST)
 
-.PHONY: all build deps demo test sample coverage asan clean format bench bench-quick bench-serve image-check valgrind soak fuzz
+.PHONY: all build deps deps-run deb install demo test sample coverage asan clean format bench bench-quick bench-serve image-check valgrind soak fuzz
 
 all: build
 
@@ -16,10 +22,24 @@ build:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Install the build and test dependencies (Debian 12, as root).
-deps:
+# Install what the build and the demo need (Debian 12, as root).
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+deps-run:
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES)
+	$(APT_INSTALL) $(DEB_PACKAGES_RUN)
+
+# Install the build and test dependencies (Debian 12, as root).
+deps: deps-run
+	$(APT_INSTALL) $(DEB_PACKAGES_TEST)
+
+# cmake --install: the install() rules (cmake/install.cmake, cmake/docs.cmake) under PREFIX.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The Debian package, from CPack (cmake/package.cmake): $(BUILD)/scli_<version>_<arch>.deb.
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 # The main job on the embedded default: build, init a SQLite database, load the
 # sample, count one customer's hours.
@@ -82,8 +102,9 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-# Prove the Dockerfile's runtime stage without a Docker engine (debootstrap + chroot; root).
-image-check: build
+# Prove the Dockerfile's runtime stage and the .deb without a Docker engine
+# (debootstrap + chroot; root).
+image-check: deb
 	BUILD=$(BUILD) tools/image-check.sh
 
 format:

@@ -40,6 +40,13 @@ int cli_cmd_config(const cli_globals *g, int argc, char **argv);
 /* Any password in a database URL or key=value string becomes *** (cmd_config.c). */
 void cli_mask_database_url(char *out, size_t cap, const char *url);
 
+/*
+ * The last line of every --help: where the manual page is (`man scli`, or
+ * `man scli-COMMAND` for a command). The man pages are made from the --help
+ * text (cmake/docs.cmake), which drops this line from them.
+ */
+void cli_print_manual_pointer(FILE *out, const char *command);
+
 /* Print `scli: error: <fmt>` on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -16,6 +16,13 @@ static const char usage[] =
     "Load events into the database. Duplicates (same customer_id and\n"
     "transaction_id) are counted once; loading a file again changes no count.\n"
     "\n"
+    "A file whose content a completed earlier load read with the same collector\n"
+    "is skipped as \"already loaded (load N)\" unless --force. A file that changes\n"
+    "while it is read fails (exit 1) and is loaded by the next run. Prints\n"
+    "rows_read, inserted, duplicates and rejected per source. Exit code 3 when\n"
+    "any row was rejected.\n"
+    "\n"
+    "Options:\n"
     "  --collector csv|json  input format: CSV with or without a header row; JSON as\n"
     "                        an array of objects, one object, or NDJSON\n"
     "  --config PATH         a file, a directory (its *.csv / *.json / *.ndjson files,\n"
@@ -34,13 +41,7 @@ static const char usage[] =
     "                        once; 1: each batch one transaction)\n"
     "  --cache-mib N         SQLite: page cache in MiB (default 64); more keeps a\n"
     "                        larger database's key tree in memory\n"
-    "  --quiet               no progress display\n"
-    "\n"
-    "A file whose content a completed earlier load read with the same collector\n"
-    "is skipped as \"already loaded (load N)\" unless --force. A file that changes\n"
-    "while it is read fails (exit 1) and is loaded by the next run. Prints\n"
-    "rows_read, inserted, duplicates and rejected per source. Exit code 3 when\n"
-    "any row was rejected.\n";
+    "  --quiet               no progress display\n";
 
 #define MAX_PRINTED_REJECTS 20
 

@@ -14,6 +14,7 @@ static const char usage[] = "usage: scli [--database URL] loads [--limit N] [--f
 			    "collector that read the source (empty for loads recorded before scli\n"
 			    "knew it), start and end, the four figures, the source and its size.\n"
 			    "\n"
+			    "Options:\n"
 			    "  --limit N      how many (default 20)\n"
 			    "  --format F     table (default) or json\n";
 

@@ -17,7 +17,8 @@ typedef struct command {
 static const char main_usage[] =
     "usage: scli [--database URL] COMMAND [OPTIONS]\n"
     "\n"
-    "Exact hourly usage counts per customer.\n"
+    "Exact usage counts per customer and window (minute, hour, day or month, on\n"
+    "any time zone's clock).\n"
     "\n"
     "Commands:\n"
     "%s"
@@ -73,6 +74,7 @@ static void print_main_usage(FILE *out)
 static int print_help(void)
 {
 	print_main_usage(stdout);
+	cli_print_manual_pointer(stdout, NULL);
 	return EXIT_OK;
 }
 

@@ -316,6 +316,11 @@ static const cli_option *short_option(const cli_option_set *set, int c)
 	return o;
 }
 
+void cli_print_manual_pointer(FILE *out, const char *command)
+{
+	fprintf(out, "\nFull manual: `man scli%s%s`\n", command ? "-" : "", command ? command : "");
+}
+
 /* An option typed on the command line, with its value (NULL if it takes none). */
 static int from_flag(void *dst, const cli_option_set *set, const cli_option *o, const char *text)
 {
@@ -324,6 +329,7 @@ static int from_flag(void *dst, const cli_option_set *set, const cli_option *o, 
 	switch (o->kind) {
 	case CLI_OPT_HELP:
 		fputs(set->usage, stdout);
+		cli_print_manual_pointer(stdout, set->command);
 		return EXIT_OK;
 	case CLI_OPT_ACTION:
 		return o->action();

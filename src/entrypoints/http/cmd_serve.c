@@ -31,18 +31,19 @@ const char cli_serve_usage[] =
     "  GET /healthz                                     200 when the database answers, else 503\n"
     "  GET /metrics                                     Prometheus text\n"
     "\n"
+    "`Accept: text/csv` (or format=csv) gives CSV.\n"
+    "With SCLI_API_TOKEN set, every /v1 request needs `Authorization: Bearer TOKEN`.\n"
+    "Environment (flags win): SCLI_LISTEN, SCLI_THREADS, SCLI_QUIET=1.\n"
+    "SIGTERM or SIGINT stops accepting connections, lets requests in flight finish\n"
+    "(up to 25 s) and exits 0.\n"
+    "\n"
+    "Options:\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; a bare PORT\n"
     "                      is 127.0.0.1:PORT; `:8080` or 0.0.0.0:8080 for every\n"
     "                      interface, [::1]:8080 for IPv6, port 0 for any free port)\n"
     "  --threads N         database worker threads, each with its own connection\n"
     "                      (default: the number of CPUs, at most 16)\n"
-    "  --quiet             no access log on stderr\n"
-    "\n"
-    "`Accept: text/csv` (or format=csv) gives CSV.\n"
-    "With SCLI_API_TOKEN set, every /v1 request needs `Authorization: Bearer TOKEN`.\n"
-    "Environment (flags win): SCLI_LISTEN, SCLI_THREADS, SCLI_QUIET=1.\n"
-    "SIGTERM or SIGINT stops accepting connections, lets requests in flight finish\n"
-    "(up to 25 s) and exits 0.\n";
+    "  --quiet             no access log on stderr\n";
 
 static int default_threads(void)
 {
