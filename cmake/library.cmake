@@ -42,3 +42,8 @@ if(SCLI_SANITIZE OR SCLI_FUZZ)
 else()
   set(SCLI_CLI_LIBRARY scli_shared)
 endif()
+
+# examples/: built with the binary's rule (the public API only) so they keep compiling.
+add_executable(count_hourly examples/count_hourly.c)
+target_compile_definitions(count_hourly PRIVATE SCLI_PUBLIC_API_ONLY)
+target_link_libraries(count_hourly PRIVATE ${SCLI_CLI_LIBRARY})
