@@ -34,10 +34,4 @@ set(CPACK_DEBIAN_PACKAGE_DEPENDS "tzdata")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "${CMAKE_BINARY_DIR}")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 
-# Until cmake/install.cmake (branch pkg-lib) is merged, the binary alone.
-if(NOT EXISTS "${CMAKE_CURRENT_LIST_DIR}/install.cmake")
-  include(GNUInstallDirs)
-  install(TARGETS scli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-endif()
-
 include(CPack)

@@ -7,6 +7,8 @@
 #ifndef SCLI_ALLOC_H
 #define SCLI_ALLOC_H
 
+#include "scli/export.h"
+
 #include <stddef.h>
 
 /** A replacement allocator: malloc/realloc/free semantics (realloc(NULL, n) allocates). */
@@ -18,12 +20,12 @@ typedef struct scli_allocator {
 
 /** Install `a` (copied) for all threads; NULL restores the C library's. Not for use while
  *  other threads allocate. */
-void scli_allocator_set(const scli_allocator *a);
+SCLI_API void scli_allocator_set(const scli_allocator *a);
 
-void *scli_malloc(size_t n);
-void *scli_calloc(size_t count, size_t size); /**< zeroed; NULL on overflow */
-void *scli_realloc(void *p, size_t n);
-char *scli_strdup(const char *s);
-void scli_free(void *p); /**< NULL-safe */
+SCLI_API void *scli_malloc(size_t n);
+SCLI_API void *scli_calloc(size_t count, size_t size); /**< zeroed; NULL on overflow */
+SCLI_API void *scli_realloc(void *p, size_t n);
+SCLI_API char *scli_strdup(const char *s);
+SCLI_API void scli_free(void *p); /**< NULL-safe */
 
 #endif

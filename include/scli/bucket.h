@@ -5,6 +5,8 @@
 #ifndef SCLI_BUCKET_H
 #define SCLI_BUCKET_H
 
+#include "scli/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,11 +19,11 @@
  * from == to gives 0 buckets. Returns SCLI_EINVALID if from > to, SCLI_ERANGE if
  * more than SCLI_MAX_BUCKETS; `*why` (when not NULL) then points at a static reason.
  */
-int scli_bucket_span(int64_t *first_out, size_t *count_out, int64_t from, int64_t to,
-		     const char **why);
+SCLI_API int scli_bucket_span(int64_t *first_out, size_t *count_out, int64_t from, int64_t to,
+			      const char **why);
 
 /** True when the hour starting at `start` is cut by `from` or `to`. */
-bool scli_bucket_is_partial(int64_t start, int64_t from, int64_t to);
+SCLI_API bool scli_bucket_is_partial(int64_t start, int64_t from, int64_t to);
 
 /**
  * How a repository answers a count over [from, to): whole hours [rollup_from,
@@ -30,12 +32,12 @@ bool scli_bucket_is_partial(int64_t start, int64_t from, int64_t to);
  * is exactly [from, to).
  */
 typedef struct scli_count_plan {
-	int64_t head_from, head_to;     /**< raw events, before the first whole hour */
+	int64_t head_from, head_to;	/**< raw events, before the first whole hour */
 	int64_t rollup_from, rollup_to; /**< whole hours, from the rollup */
-	int64_t tail_from, tail_to;     /**< raw events, after the last whole hour */
+	int64_t tail_from, tail_to;	/**< raw events, after the last whole hour */
 } scli_count_plan;
 
 /** Split [from, to) (from <= to) into the plan above. */
-void scli_count_plan_make(scli_count_plan *plan, int64_t from, int64_t to);
+SCLI_API void scli_count_plan_make(scli_count_plan *plan, int64_t from, int64_t to);
 
 #endif

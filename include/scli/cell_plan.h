@@ -12,6 +12,8 @@
 #ifndef SCLI_CELL_PLAN_H
 #define SCLI_CELL_PLAN_H
 
+#include "scli/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,10 +33,10 @@ typedef struct scli_span {
  * exactly. The caller frees both with scli_free. 0, or SCLI_ENOMEM (nothing
  * allocated). `cell_us` > 0 is the rollup's cell width.
  */
-int scli_cell_plan(scli_span **cells, size_t *ncells, scli_span **raw, size_t *nraw,
-		   const int64_t *bounds, size_t n, int64_t cell_us);
+SCLI_API int scli_cell_plan(scli_span **cells, size_t *ncells, scli_span **raw, size_t *nraw,
+			    const int64_t *bounds, size_t n, int64_t cell_us);
 
 /** The window i with bounds[i] <= t < bounds[i + 1], by binary search; n if none. */
-size_t scli_window_index(const int64_t *bounds, size_t n, int64_t t);
+SCLI_API size_t scli_window_index(const int64_t *bounds, size_t n, int64_t t);
 
 #endif

@@ -7,19 +7,21 @@
 #ifndef SCLI_COLLECTOR_H
 #define SCLI_COLLECTOR_H
 
+#include "scli/export.h"
+
 #include "scli/types.h"
 
 /** Every collector kind scli has, NULL-terminated (the collector registry). */
-extern const scli_collector_kind *const scli_collector_kinds[];
+extern SCLI_API const scli_collector_kind *const scli_collector_kinds[];
 
 /** The collector kind called `name`, or NULL. */
-const scli_collector_kind *scli_collector_kind_find(const char *name);
+SCLI_API const scli_collector_kind *scli_collector_kind_find(const char *name);
 
 /** The kind's name, as `--collector` takes it and the ledger keeps it ("csv"). */
-const char *scli_collector_kind_name(const scli_collector_kind *kind);
+SCLI_API const char *scli_collector_kind_name(const scli_collector_kind *kind);
 
 /** The file name endings a directory input picks for the kind (".csv", ".csv.gz"),
  *  NULL-terminated. */
-const char *const *scli_collector_kind_extensions(const scli_collector_kind *kind);
+SCLI_API const char *const *scli_collector_kind_extensions(const scli_collector_kind *kind);
 
 #endif

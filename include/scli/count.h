@@ -9,6 +9,8 @@
 #ifndef SCLI_COUNT_H
 #define SCLI_COUNT_H
 
+#include "scli/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,8 +98,8 @@ typedef struct scli_count_problem {
  * its own way. 0 and `*out` filled, else SCLI_EINVALID, or SCLI_ERANGE for
  * TOO_WIDE, with the message set; for ZONE_FAILED the lookup's error.
  */
-int scli_service_count_request(scli_count_request *out, scli_count_problem *problem,
-			       const scli_count_input *in);
+SCLI_API int scli_service_count_request(scli_count_request *out, scli_count_problem *problem,
+					const scli_count_input *in);
 
 /** One series: a customer's (and with by_event_type, one event type's) counts per window. */
 typedef struct scli_customer_series {
@@ -134,15 +136,15 @@ typedef struct scli_count_result {
  * appears. SCLI_EINVALID / SCLI_ERANGE for a request that
  * scli_service_count_request would refuse; repository errors as they come.
  */
-int scli_service_count_windows(scli_count_result **out, scli_repo *repo,
-			       const scli_count_request *req);
+SCLI_API int scli_service_count_windows(scli_count_result **out, scli_repo *repo,
+					const scli_count_request *req);
 
 /**
  * Count events per UTC hour in [from, to) for one customer (`customer_id`) or
  * all (NULL): scli_service_count_windows with hour windows in UTC.
  */
-int scli_service_count(scli_count_result **out, scli_repo *repo, const char *customer_id,
-		       int64_t from_us, int64_t to_us);
+SCLI_API int scli_service_count(scli_count_result **out, scli_repo *repo, const char *customer_id,
+				int64_t from_us, int64_t to_us);
 
 /** Start of bucket `i` of `res`. */
 static inline int64_t scli_count_result_bucket_start(const scli_count_result *res, size_t i)
@@ -151,6 +153,6 @@ static inline int64_t scli_count_result_bucket_start(const scli_count_result *re
 }
 
 /** Free a count result (NULL-safe); the zone it borrows stays. */
-void scli_count_result_free(scli_count_result *res);
+SCLI_API void scli_count_result_free(scli_count_result *res);
 
 #endif

@@ -8,6 +8,8 @@
 #ifndef SCLI_ERROR_H
 #define SCLI_ERROR_H
 
+#include "scli/export.h"
+
 enum {
 	SCLI_OK = 0,
 	SCLI_ERROR = -1,	/**< generic runtime failure */
@@ -23,16 +25,16 @@ enum {
 
 /** Set this thread's error message (printf-style). Returns `code` for `return scli_error_set(...)`.
  */
-int scli_error_set(int code, const char *fmt, ...)
+SCLI_API int scli_error_set(int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
 
 /** This thread's last error message (borrowed; "" when none). */
-const char *scli_error_last(void);
+SCLI_API const char *scli_error_last(void);
 
 /** Forget this thread's error message. */
-void scli_error_clear(void);
+SCLI_API void scli_error_clear(void);
 
 #endif

@@ -5,6 +5,8 @@
 #ifndef SCLI_EVENT_H
 #define SCLI_EVENT_H
 
+#include "scli/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,7 +36,7 @@ typedef struct scli_event {
  * reason such as "is empty", "is longer than 128 bytes", "contains a control
  * character", "is not valid UTF-8".
  */
-int scli_field_validate(const char *s, size_t len, size_t max, const char **why);
+SCLI_API int scli_field_validate(const char *s, size_t len, size_t max, const char **why);
 
 /**
  * Fill `ev` from the given fields after validating each. On failure returns
@@ -42,9 +44,10 @@ int scli_field_validate(const char *s, size_t len, size_t max, const char **why)
  * "customer_id is empty", "transaction_id is longer than 256 bytes"); `ev` is
  * left in an unspecified state. The timestamp must already be parsed.
  */
-int scli_event_set(scli_event *ev, const char *customer_id, size_t customer_id_len,
-		   const char *event_type, size_t event_type_len, const char *transaction_id,
-		   size_t transaction_id_len, int64_t ts_us, const char **why);
+SCLI_API int scli_event_set(scli_event *ev, const char *customer_id, size_t customer_id_len,
+			    const char *event_type, size_t event_type_len,
+			    const char *transaction_id, size_t transaction_id_len, int64_t ts_us,
+			    const char **why);
 
 /**
  * Keep the first copy of each identity in a batch, grouped for an index: fills
@@ -57,7 +60,7 @@ int scli_event_set(scli_event *ev, const char *customer_id, size_t customer_id_l
  * bytes — so inserting in it walks an index on those columns forward.
  * Returns 0, SCLI_ENOMEM, or SCLI_EINVALID when `n` is 2^32 or more.
  */
-int scli_events_order_unique(size_t *kept_out, uint32_t *order, const scli_event *events,
-			     size_t n);
+SCLI_API int scli_events_order_unique(size_t *kept_out, uint32_t *order, const scli_event *events,
+				      size_t n);
 
 #endif

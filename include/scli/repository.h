@@ -6,6 +6,8 @@
 #ifndef SCLI_REPOSITORY_H
 #define SCLI_REPOSITORY_H
 
+#include "scli/export.h"
+
 #include <stdbool.h>
 
 #include "scli/types.h"
@@ -16,8 +18,9 @@
  * collector (loads recorded before have collector "", which matches none).
  * 4: events keyed by a customer dictionary and a keyed 128-bit identity hash,
  * a rollup of 15-minute cells by event type, a per-batch ledger; every table
- * named scli_… (older events are moved over, the rollup rebuilt). init_schema upgrades older versions in place; check_schema refuses older
- * ones ("run `scli init-db` to upgrade") and newer ones.
+ * named scli_… (older events are moved over, the rollup rebuilt). init_schema upgrades older
+ * versions in place; check_schema refuses older ones ("run `scli init-db` to upgrade") and newer
+ * ones.
  */
 #define SCLI_SCHEMA_VERSION 4
 
@@ -55,22 +58,22 @@ typedef struct scli_repo_options {
  * message never echoes a URL that may hold a password. On failure `*out` is
  * NULL. Free with scli_repo_free.
  */
-int scli_repo_open(scli_repo **out, const char *url, const scli_repo_options *opts);
+SCLI_API int scli_repo_open(scli_repo **out, const char *url, const scli_repo_options *opts);
 
 /** The name of the kind of repository `url` names ("sqlite", "postgres"), NULL for none. */
-const char *scli_repo_url_kind(const char *url);
+SCLI_API const char *scli_repo_url_kind(const char *url);
 
 /** The adapter's name: "sqlite", "postgres", "memory" (static storage). */
-const char *scli_repo_name(const scli_repo *r);
+SCLI_API const char *scli_repo_name(const scli_repo *r);
 
 /**
  * Whether the database `r` opened has been replaced underneath it (a SQLite
  * file restored over its path); the caller frees `r` and opens the URL again.
  * False for databases that cannot be replaced (PostgreSQL).
  */
-bool scli_repo_replaced(scli_repo *r);
+SCLI_API bool scli_repo_replaced(scli_repo *r);
 
 /** Close and free a repository (NULL-safe). */
-void scli_repo_free(scli_repo *r);
+SCLI_API void scli_repo_free(scli_repo *r);
 
 #endif

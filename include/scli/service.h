@@ -5,6 +5,8 @@
 #ifndef SCLI_SERVICE_H
 #define SCLI_SERVICE_H
 
+#include "scli/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,17 +18,17 @@
 #include "scli/types.h"
 
 /** Create or upgrade the schema. */
-int scli_service_init_db(scli_repo *repo);
+SCLI_API int scli_service_init_db(scli_repo *repo);
 
 /**
  * 0 when the database has the schema this build uses; SCLI_ESCHEMA otherwise
  * (missing or older: the message says to run `scli init-db`; newer: to upgrade
  * scli). A command checks once, before its first use of the database.
  */
-int scli_service_check_schema(scli_repo *repo);
+SCLI_API int scli_service_check_schema(scli_repo *repo);
 
 /** The schema version stored in the database (0 when none). */
-int scli_service_schema_version(int *version_out, scli_repo *repo);
+SCLI_API int scli_service_schema_version(int *version_out, scli_repo *repo);
 
 /** The four figures of a load; rows_read = inserted + duplicates + rejected. */
 typedef struct scli_load_report {
@@ -73,8 +75,8 @@ typedef struct scli_load_options {
  * batch in flight is not applied nor counted as read, so the figures still add
  * up. `opts` may be NULL.
  */
-int scli_service_load(scli_load_report *report, scli_repo *repo, scli_collector *col,
-		      const char *source_name, const scli_load_options *opts);
+SCLI_API int scli_service_load(scli_load_report *report, scli_repo *repo, scli_collector *col,
+			       const char *source_name, const scli_load_options *opts);
 
 /** How one source's load ended. */
 typedef enum scli_source_status {
@@ -103,11 +105,12 @@ typedef struct scli_source_outcome {
  * kept); `*out` is filled in every case. The caller has checked the schema
  * (scli_repo_check_schema), once for all its sources.
  */
-int scli_service_load_source(scli_source_outcome *out, scli_repo *repo, const char *path,
-			     const scli_collector_kind *kind, bool force,
-			     const scli_load_options *opts);
+SCLI_API int scli_service_load_source(scli_source_outcome *out, scli_repo *repo, const char *path,
+				      const scli_collector_kind *kind, bool force,
+				      const scli_load_options *opts);
 
 /** Up to `limit` recent loads, newest first, through `cb`. */
-int scli_service_list_loads(scli_repo *repo, size_t limit, scli_load_record_cb cb, void *ctx);
+SCLI_API int scli_service_list_loads(scli_repo *repo, size_t limit, scli_load_record_cb cb,
+				     void *ctx);
 
 #endif

@@ -7,6 +7,8 @@
 #ifndef SCLI_SOURCE_H
 #define SCLI_SOURCE_H
 
+#include "scli/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,23 +19,24 @@
  * Open `path` for reading; "-" is standard input. A gzip-compressed file is
  * read decompressed. The caller frees with scli_source_free.
  */
-int scli_source_open(scli_source **out, const char *path);
+SCLI_API int scli_source_open(scli_source **out, const char *path);
 
 /** A source over a copy of `data[0..len)`, named `name` (for tests and messages). */
-int scli_source_from_memory(scli_source **out, const void *data, size_t len, const char *name);
+SCLI_API int scli_source_from_memory(scli_source **out, const void *data, size_t len,
+				     const char *name);
 
 /**
  * Read up to `n` bytes. Returns the number read (> 0), 0 at end of input, or a
  * negative code with the thread error set (message names the source).
  */
-long scli_source_read(scli_source *s, void *buf, size_t n);
+SCLI_API long scli_source_read(scli_source *s, void *buf, size_t n);
 
 /** Size in bytes of the file as stored (compressed for gzip), -1 when unknown (stdin, pipes,
  * memory). */
-int64_t scli_source_size(const scli_source *s);
+SCLI_API int64_t scli_source_size(const scli_source *s);
 
 /** Bytes of the file as stored consumed so far (for progress against scli_source_size). */
-int64_t scli_source_offset(const scli_source *s);
+SCLI_API int64_t scli_source_offset(const scli_source *s);
 
 /**
  * scli_source_open that also returns, for a regular file, the XXH3-128 of its
@@ -41,7 +44,7 @@ int64_t scli_source_offset(const scli_source *s);
  * through the same descriptor before it is rewound and read: the hash always
  * describes the bytes loaded. Standard input, pipes and FIFOs get "" (no hash).
  */
-int scli_source_open_hashed(scli_source **out, char hex_out[33], const char *path);
+SCLI_API int scli_source_open_hashed(scli_source **out, char hex_out[33], const char *path);
 
 /**
  * Check that a regular file is still the one that was opened, and has not
@@ -53,15 +56,15 @@ int scli_source_open_hashed(scli_source **out, char hex_out[33], const char *pat
  * with "file changed while loading" in the message when not; 0 for stdin,
  * pipes and memory sources, which have nothing to compare against.
  */
-int scli_source_check(scli_source *s, bool at_end, const char *expected_hash);
+SCLI_API int scli_source_check(scli_source *s, bool at_end, const char *expected_hash);
 
 /** Whether reading has reached the end of the input (a read found nothing more). */
-bool scli_source_at_end(const scli_source *s);
+SCLI_API bool scli_source_at_end(const scli_source *s);
 
 /** Name for messages: the path, "<stdin>" for "-" (borrowed). */
-const char *scli_source_name(const scli_source *s);
+SCLI_API const char *scli_source_name(const scli_source *s);
 
 /** Close and free (NULL-safe). */
-void scli_source_free(scli_source *s);
+SCLI_API void scli_source_free(scli_source *s);
 
 #endif

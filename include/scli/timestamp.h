@@ -7,6 +7,8 @@
 #ifndef SCLI_TIMESTAMP_H
 #define SCLI_TIMESTAMP_H
 
+#include "scli/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,7 +27,7 @@
  * NULL, points `*why` at a static, human-readable reason such as "day is out of
  * range for the month". Does not touch the thread error.
  */
-int scli_timestamp_parse(int64_t *out, const char *text, size_t len, const char **why);
+SCLI_API int scli_timestamp_parse(int64_t *out, const char *text, size_t len, const char **why);
 
 /** What scli_timestamp_parse_wall read. */
 typedef enum scli_timestamp_kind {
@@ -40,8 +42,8 @@ typedef enum scli_timestamp_kind {
  * (what include/scli/zone.h calls a local value), for the caller to place in a
  * time zone. `*kind_out` (when not NULL) says which of the three was read.
  */
-int scli_timestamp_parse_wall(int64_t *out, scli_timestamp_kind *kind_out, const char *text,
-			      size_t len, const char **why);
+SCLI_API int scli_timestamp_parse_wall(int64_t *out, scli_timestamp_kind *kind_out,
+				       const char *text, size_t len, const char **why);
 
 /**
  * Convert Unix seconds with an optional fraction (as found in JSON numbers) to
@@ -50,28 +52,29 @@ int scli_timestamp_parse_wall(int64_t *out, scli_timestamp_kind *kind_out, const
  * ...267450000); anything else is truncated toward negative infinity. Returns
  * SCLI_EINVALID (with `*why`) for NaN/inf or a result outside years 0001-9999.
  */
-int scli_timestamp_from_unix_seconds(int64_t *out, double seconds, const char **why);
+SCLI_API int scli_timestamp_from_unix_seconds(int64_t *out, double seconds, const char **why);
 
 /**
  * Format `us` as UTC `YYYY-MM-DDTHH:MM:SSZ`, with `.ffffff` (trailing zeros
  * trimmed) only when the fraction is non-zero. `buf` must hold
  * SCLI_TIMESTAMP_BUFSZ bytes. Returns the length written (without NUL).
  */
-size_t scli_timestamp_format(char *buf, int64_t us);
+SCLI_API size_t scli_timestamp_format(char *buf, int64_t us);
 
 /** Days since 1970-01-01 of a proleptic Gregorian civil date (y, m 1-12, d 1-31). */
-int64_t scli_days_from_civil(int64_t y, unsigned m, unsigned d);
+SCLI_API int64_t scli_days_from_civil(int64_t y, unsigned m, unsigned d);
 
 /** Inverse of scli_days_from_civil. */
-void scli_civil_from_days(int64_t *y, unsigned *m, unsigned *d, int64_t days);
+SCLI_API void scli_civil_from_days(int64_t *y, unsigned *m, unsigned *d, int64_t days);
 
 /** Start of the UTC hour containing `us` (floor division, correct for negative values). */
-int64_t scli_hour_floor(int64_t us);
+SCLI_API int64_t scli_hour_floor(int64_t us);
 
 /** Smallest hour start >= `us`. */
-int64_t scli_hour_ceil(int64_t us);
+SCLI_API int64_t scli_hour_ceil(int64_t us);
 
-/** Inclusive bounds of the representable range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z. */
+/** Inclusive bounds of the representable range: 0001-01-01T00:00:00Z ..
+ * 9999-12-31T23:59:59.999999Z. */
 #define SCLI_TIMESTAMP_MIN INT64_C(-62135596800000000)
 #define SCLI_TIMESTAMP_MAX INT64_C(253402300799999999)
 

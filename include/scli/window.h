@@ -20,6 +20,8 @@
 #ifndef SCLI_WINDOW_H
 #define SCLI_WINDOW_H
 
+#include "scli/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,16 +36,16 @@ typedef enum scli_window_size {
 } scli_window_size;
 
 /** "minute", "hour", "day" or "month" to a size: 0, or SCLI_EINVALID for anything else. */
-int scli_window_size_parse(scli_window_size *out, const char *text);
+SCLI_API int scli_window_size_parse(scli_window_size *out, const char *text);
 
 /** The size's name as scli_window_size_parse reads it (static). */
-const char *scli_window_size_name(scli_window_size size);
+SCLI_API const char *scli_window_size_name(scli_window_size size);
 
 /** Start of the window holding instant `us`. */
-int64_t scli_window_floor(const scli_zone *z, scli_window_size size, int64_t us);
+SCLI_API int64_t scli_window_floor(const scli_zone *z, scli_window_size size, int64_t us);
 
 /** Start of the window after the one starting at `start` (a window start). */
-int64_t scli_window_next(const scli_zone *z, scli_window_size size, int64_t start);
+SCLI_API int64_t scli_window_next(const scli_zone *z, scli_window_size size, int64_t start);
 
 /** One window of a count: [start, end), `partial` when [from, to) cuts it. */
 typedef struct scli_window {
@@ -59,7 +61,7 @@ typedef struct scli_window {
  * NULL) then pointing at a static reason; SCLI_ENOMEM. Nothing allocated on
  * failure. Does not touch the thread error.
  */
-int scli_window_list(scli_window **out, size_t *n_out, const scli_zone *z, scli_window_size size,
-		     int64_t from, int64_t to, const char **why);
+SCLI_API int scli_window_list(scli_window **out, size_t *n_out, const scli_zone *z,
+			      scli_window_size size, int64_t from, int64_t to, const char **why);
 
 #endif

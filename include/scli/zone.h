@@ -12,6 +12,8 @@
 #ifndef SCLI_ZONE_H
 #define SCLI_ZONE_H
 
+#include "scli/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,7 +38,7 @@ typedef struct scli_zone scli_zone;
  * …"; a damaged or unreadable file is SCLI_EIO. The caller frees `*out` with
  * scli_zone_free. Implemented by the adapters (src/adapters/tz/), not the domain.
  */
-int scli_zone_load(scli_zone **out, const char *name);
+SCLI_API int scli_zone_load(scli_zone **out, const char *name);
 
 /**
  * A fixed-offset zone from `UTC`, `Z`, `±HH`, `±HHMM` or `±HH:MM` (up to
@@ -45,19 +47,19 @@ int scli_zone_load(scli_zone **out, const char *name);
  * message) when `text` is not of that form, so callers can try a zone name
  * next. The caller frees `*out` with scli_zone_free.
  */
-int scli_zone_parse_fixed(scli_zone **out, const char *text);
+SCLI_API int scli_zone_parse_fixed(scli_zone **out, const char *text);
 
 /** Free a zone (NULL-safe). */
-void scli_zone_free(scli_zone *z);
+SCLI_API void scli_zone_free(scli_zone *z);
 
 /** The zone's name as loaded ("America/New_York", "+05:30", "UTC"); borrowed from `z`. */
-const char *scli_zone_name(const scli_zone *z);
+SCLI_API const char *scli_zone_name(const scli_zone *z);
 
 /** True when the zone is UTC at every instant (its instants print with `Z`). */
-bool scli_zone_is_utc(const scli_zone *z);
+SCLI_API bool scli_zone_is_utc(const scli_zone *z);
 
 /** UTC offset in seconds east of Greenwich in effect at instant `us` (at a change, the new one). */
-int32_t scli_zone_offset_at(const scli_zone *z, int64_t us);
+SCLI_API int32_t scli_zone_offset_at(const scli_zone *z, int64_t us);
 
 /**
  * A skipped stretch of wall-clock time: at instant `at` the clock jumped from
@@ -74,14 +76,15 @@ typedef struct scli_zone_gap {
  * over it), returns SCLI_EINVALID and fills `*gap` (when not NULL) with the
  * jump; `*out` is then untouched. Does not touch the thread error.
  */
-int scli_zone_local_to_instant(int64_t *out, scli_zone_gap *gap, const scli_zone *z, int64_t local);
+SCLI_API int scli_zone_local_to_instant(int64_t *out, scli_zone_gap *gap, const scli_zone *z,
+					int64_t local);
 
 /**
  * The earliest instant at which the zone's clock shows `local` or later: where
  * the clock jumped over `local`, the instant of the jump. The start of a local
  * day or month is this of its midnight.
  */
-int64_t scli_zone_first_at_or_after(const scli_zone *z, int64_t local);
+SCLI_API int64_t scli_zone_first_at_or_after(const scli_zone *z, int64_t local);
 
 /**
  * Write "2021-03-14T02:30 does not exist in America/New_York (clocks went from
@@ -89,8 +92,8 @@ int64_t scli_zone_first_at_or_after(const scli_zone *z, int64_t local);
  * always written, truncated if short; SCLI_ZONE_WHY_BUFSZ is enough). Seconds
  * appear only when not zero; the jump's ends carry their date when it differs.
  */
-void scli_zone_gap_describe(char *buf, size_t size, const scli_zone *z, int64_t local,
-			    const scli_zone_gap *gap);
+SCLI_API void scli_zone_gap_describe(char *buf, size_t size, const scli_zone *z, int64_t local,
+				     const scli_zone_gap *gap);
 
 /**
  * Format instant `us` as RFC 3339 on the zone's clock: `YYYY-MM-DDTHH:MM:SS`,
@@ -101,7 +104,7 @@ void scli_zone_gap_describe(char *buf, size_t size, const scli_zone *z, int64_t 
  * prints as `±HH:MM:SS`, as Python's isoformat does, so the text still names
  * the exact instant. `buf` holds SCLI_ZONE_TIME_BUFSZ bytes; returns the length.
  */
-size_t scli_zone_format(char *buf, const scli_zone *z, int64_t us);
+SCLI_API size_t scli_zone_format(char *buf, const scli_zone *z, int64_t us);
 
 /**
  * Parse a `--from`/`--to` value: a timestamp with an offset or `Z` is that
@@ -112,7 +115,7 @@ size_t scli_zone_format(char *buf, const scli_zone *z, int64_t us);
  * (`why_size` bytes; SCLI_ZONE_WHY_BUFSZ is enough): the timestamp grammar's,
  * or scli_zone_gap_describe's for a skipped time. Does not touch the thread error.
  */
-int scli_zone_parse_time(int64_t *out, char *why, size_t why_size, const scli_zone *z,
-			 const char *text, size_t len);
+SCLI_API int scli_zone_parse_time(int64_t *out, char *why, size_t why_size, const scli_zone *z,
+				  const char *text, size_t len);
 
 #endif

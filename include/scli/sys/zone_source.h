@@ -7,6 +7,8 @@
 #ifndef SCLI_SYS_ZONE_SOURCE_H
 #define SCLI_SYS_ZONE_SOURCE_H
 
+#include "scli/export.h"
+
 #ifdef SCLI_PUBLIC_API_ONLY
 #error "include/scli/sys/ is for adapter authors; entry points and programs use include/scli/*.h"
 #endif
@@ -30,8 +32,9 @@
  * reason; SCLI_ENOMEM when out of memory. `name` is copied. The caller frees
  * `*out` with scli_zone_free.
  */
-int scli_zone_new(scli_zone **out, const char *name, const int64_t *at_s, const int32_t *utoff_s,
-		  size_t n, int32_t initial_utoff_s, const char *rule, const char **why);
+SCLI_API int scli_zone_new(scli_zone **out, const char *name, const int64_t *at_s,
+			   const int32_t *utoff_s, size_t n, int32_t initial_utoff_s,
+			   const char *rule, const char **why);
 
 typedef struct scli_zone_source scli_zone_source;
 
@@ -73,6 +76,6 @@ static inline void scli_zone_source_free(scli_zone_source *src)
  * leading `/`, an empty, `.` or `..` component, or characters outside
  * [A-Za-z0-9._+-/] are unknown zones. Free with scli_zone_source_free.
  */
-int scli_zone_source_tzif_new(scli_zone_source **out, const char *dir);
+SCLI_API int scli_zone_source_tzif_new(scli_zone_source **out, const char *dir);
 
 #endif
