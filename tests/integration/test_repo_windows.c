@@ -85,6 +85,8 @@ static void wtally_normalise(wtally *t)
 {
 	size_t i, out = 0;
 
+	if (!t->n)
+		return; /* rows may be NULL; qsort's pointer must not be */
 	qsort(t->rows, t->n, sizeof(*t->rows), compare_wrows);
 	for (i = 0; i < t->n; i++) {
 		if (out && !compare_wrows(&t->rows[out - 1], &t->rows[i]))
