@@ -11,7 +11,8 @@ include(GNUInstallDirs)
 set(SCLI_MAN_PAGES scli scli-init-db scli-load scli-loads scli-count scli-config scli-serve)
 
 find_program(HELP2MAN help2man)
-if(HELP2MAN)
+find_program(GZIP_PROGRAM gzip)
+if(HELP2MAN AND GZIP_PROGRAM)
   set(SCLI_MAN_DIR ${CMAKE_BINARY_DIR}/man)
   set(SCLI_MAN_OUTPUTS)
   foreach(page ${SCLI_MAN_PAGES})
@@ -35,7 +36,14 @@ if(HELP2MAN)
       DEPENDS scli ${include_file} ${filter}
       COMMENT "Generating man page ${page}(1)"
       VERBATIM)
-    list(APPEND SCLI_MAN_OUTPUTS ${output})
+    # Installed compressed, as Debian installs man pages (gzip -9n: no name or
+    # time stamp inside, so the same page gives the same bytes); man reads both.
+    add_custom_command(
+      OUTPUT ${output}.gz
+      COMMAND ${GZIP_PROGRAM} -9nfk ${output}
+      DEPENDS ${output}
+      VERBATIM)
+    list(APPEND SCLI_MAN_OUTPUTS ${output}.gz)
   endforeach()
   add_custom_target(man ALL DEPENDS ${SCLI_MAN_OUTPUTS})
   install(FILES ${SCLI_MAN_OUTPUTS} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

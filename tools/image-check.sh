@@ -2,9 +2,10 @@
 # make image-check: prove the Dockerfile's runtime stage and the Debian package
 # without a Docker engine. Builds a bookworm minbase root file system with
 # debootstrap and makes two copies of it:
-#  - the image: installs exactly the RUNTIME_PACKAGES the Dockerfile names (read
-#    from it, not repeated here), creates the same non-root user, copies the scli
-#    binary in; a shared library missing from RUNTIME_PACKAGES fails it;
+#  - the image: as the Dockerfile's runtime stage does, installs the package with
+#    --no-install-recommends and the RUNTIME_PACKAGES the Dockerfile names (read
+#    from it, not repeated here) and creates the same non-root user; no compiler
+#    may come with it;
 #  - the package: `apt-get install -y ./scli_<version>_<arch>.deb` (make deb), its
 #    Depends resolved from the Debian mirror; a missing Depends fails it.
 # In each, inside a chroot as a non-root user: scli --version, init-db, a load of
@@ -15,7 +16,6 @@ BUILD=${BUILD:-build}
 start=$(date +%s)
 
 [ "$(id -u)" -eq 0 ] || { echo "image-check: must run as root (debootstrap, chroot)" >&2; exit 1; }
-[ -x "$BUILD/scli" ] || { echo "image-check: $BUILD/scli is missing (make build)" >&2; exit 1; }
 deb=$(ls -t "$BUILD"/scli_*.deb 2>/dev/null | head -1)
 [ -n "$deb" ] || { echo "image-check: no $BUILD/scli_*.deb (make deb)" >&2; exit 1; }
 command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
@@ -84,14 +84,14 @@ $missing" >&2; exit 1; }
 passed=0
 
 # --- the Dockerfile's runtime stage ---------------------------------------------------------------
-echo "image-check: image: installing the runtime packages: $pkgs"
-in_root "$root" "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pkgs"
+echo "image-check: image: installing $(basename "$deb") and the runtime packages: $pkgs"
+cp "$deb" "$root/tmp/"
+in_root "$root" "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /tmp/$(basename "$deb") $pkgs"
 add_user "$root"
-install -m 0755 "$BUILD/scli" "$root/usr/local/bin/scli"
 for tool in cc gcc make cmake; do
 	! chroot "$root" sh -c "command -v $tool" >/dev/null || { echo "image-check: FAIL: $tool in the runtime image" >&2; exit 1; }
 done
-check image "$root" /usr/local/bin/scli
+check image "$root" /usr/bin/scli
 
 # --- the Debian package, in a fresh root -----------------------------------------------------------
 echo "image-check: package: apt-get install -y ./$(basename "$deb")"
@@ -102,6 +102,10 @@ for dep in libpq5 libsqlite3-0 libsodium23 tzdata; do # not in minbase: the pack
 		|| { echo "image-check: FAIL: package: $dep was not installed by the package's Depends" >&2; exit 1; }
 done
 [ "$(chroot "$debroot" sh -c 'command -v scli')" = /usr/bin/scli ] || { echo "image-check: FAIL: package: scli is not /usr/bin/scli" >&2; exit 1; }
+for f in /usr/share/man/man1/scli.1.gz /usr/share/man/man1/scli-count.1.gz \
+	/usr/share/bash-completion/completions/scli /usr/share/zsh/vendor-completions/_scli; do
+	[ -f "$debroot$f" ] || { echo "image-check: FAIL: package: no $f" >&2; exit 1; }
+done
 add_user "$debroot"
 check package "$debroot" /usr/bin/scli
 for f in $(chroot "$debroot" dpkg -L scli); do

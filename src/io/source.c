@@ -239,7 +239,7 @@ static int at_gzip_magic(int *yes, scli_source *s)
 
 static int start_mode(scli_source *s)
 {
-	int gzip, error;
+	int gzip = 0, error; /* set by at_gzip_magic on success; 0 keeps -O2 quiet */
 
 	if ((error = at_gzip_magic(&gzip, s)) < 0)
 		return error;
@@ -276,7 +276,7 @@ static long read_plain(scli_source *s, unsigned char *buf, size_t n)
  */
 static int next_member(scli_source *s)
 {
-	int gzip, error;
+	int gzip = 0, error; /* set by at_gzip_magic on success; 0 keeps -O2 quiet */
 
 	if ((error = at_gzip_magic(&gzip, s)) < 0)
 		return error;

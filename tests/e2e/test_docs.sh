@@ -162,8 +162,9 @@ fi
 # ---- installed where man, bash and zsh look ----------------------------------
 if cmake --install "$BUILD_DIR" --prefix "$WORK/prefix" >"$WORK/install.log" 2>&1; then
 	for page in "" $COMMANDS; do
-		[ -f "$WORK/prefix/share/man/man1/$(page_of "$page").1" ] && ok ||
-			fail "cmake --install put no $(page_of "$page").1 in share/man/man1"
+		gz=$WORK/prefix/share/man/man1/$(page_of "$page").1.gz
+		[ -f "$gz" ] && gzip -dc "$gz" | cmp -s - "$MAN_DIR/$(page_of "$page").1" && ok ||
+			fail "cmake --install put no $(page_of "$page").1.gz (the built page, compressed) in share/man/man1"
 	done
 	cmp -s "$WORK/prefix/share/bash-completion/completions/scli" "$BASH_COMPLETION" && ok ||
 		fail "cmake --install put no bash completion in share/bash-completion/completions/scli"

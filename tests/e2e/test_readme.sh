@@ -80,6 +80,31 @@ for n in $(seq 1 "$nblocks"); do
 			[ "${total:-0}" -gt 0 ] && ok || fail "README's laptop example counts nothing: $got"
 			checked=$((checked + 1))
 			;;
+		"## HTTP API"*)
+			# the server on a free port instead of 8080, on the Usage section's database
+			grep -q '^scli serve ' "$b" || continue
+			port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+			d=$(fresh_dir)
+			(cd "$d" && "$SCLI" init-db >/dev/null && "$SCLI" load --collector csv --config data/sample.csv --quiet) \
+				|| fail "README's HTTP example: the Usage database"
+			# scli on PATH as a program, not the function: `kill %1` must reach the server itself
+			mkdir -p "$WORK/bin" && ln -sf "$SCLI" "$WORK/bin/scli"
+			sed "s/127\.0\.0\.1:8080/127.0.0.1:$port/g" "$b" >"$WORK/http.sh"
+			got=$(cd "$d" && env -u SCLI_DATABASE -u SCLI_API_TOKEN PATH="$WORK/bin:$PATH" \
+				timeout 60 bash -ec 'unset -f scli; . "$1"' sh "$WORK/http.sh" </dev/null 2>"$WORK/http.err")
+			rc=$?
+			got=$(printf '%s\n' "$got" | tr -d '\r')
+			[ "$rc" -eq 0 ] && ok || fail "README's HTTP example exits $rc: $(cat "$WORK/http.err")"
+			for want in '"total":128' 'customer_id,event_type,bucket_start,count,partial' \
+				'bdd732262feb6e9528efe333b266f103,QUERY,2021-03-01T00:00:00-05:00,358,false' \
+				'"event_types":["QUERY"]' '"time_zone":"+05:30"' '{"status":"ok"}' \
+				'scli_http_requests_total' 'HTTP/1.1 401' 'WWW-Authenticate: Bearer'; do
+				case "$got" in *"$want"*) ok ;; *) fail "README's HTTP example does not print $want: $got" ;; esac
+			done
+			[ "$(printf '%s\n' "$got" | grep -c '^{"from":"2021-03-01T00:00:00Z","to":"2021-03-01T03:00:00Z","window":"hour"')" -eq 2 ] \
+				&& ok || fail "README's HTTP example: the token example does not answer with the token: $got"
+			checked=$((checked + 1))
+			;;
 		"## PostgreSQL"*)
 			if [ -n "${SCLI_TEST_PG:-}" ]; then
 				db=$(fresh_db postgres readme) || fail "a database for the README's PostgreSQL example"
