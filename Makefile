@@ -7,11 +7,12 @@ CMAKE_FLAGS ?=
 # and `make deb` need (compiler, CMake, the -dev libraries, cmocka for the test
 # binaries the build also makes, tzdata for --tz, help2man for the man pages the
 # build makes, dpkg-dev and file for CPack's dpkg-shlibdeps). `make deps`: those
-# plus what `make test` and CI use.
+# plus what `make test` and CI use (chromium and a font: test_page.sh's headless browser).
 DEB_PACKAGES_RUN = build-essential cmake pkg-config libsqlite3-dev libpq-dev libcsv-dev libcjson-dev \
 	zlib1g-dev libxxhash-dev libsodium-dev libmicrohttpd-dev libcmocka-dev tzdata help2man dpkg-dev file
 DEB_PACKAGES_TEST = clang gcovr sqlite3 postgresql postgresql-client curl python3 python3-yaml \
-	debootstrap util-linux valgrind time libclang-rt-14-dev groff-base man-db bash-completion zsh
+	debootstrap util-linux valgrind time libclang-rt-14-dev groff-base man-db bash-completion zsh \
+	chromium fonts-dejavu-core
 DEB_PACKAGES = $(DEB_PACKAGES_RUN) $(DEB_PACKAGES_TEST)
 
 .PHONY: all build deps deps-run deb install demo test sample coverage asan clean format bench bench-quick bench-serve image-check valgrind soak fuzz

@@ -234,7 +234,7 @@ get "/v1/hourly?from=$F&to=2021%2"
 expect_error 400 "invalid percent-encoding" "malformed escape in the query"
 
 # --- 404, 405, 414 -------------------------------------------------------------------
-for path in / /v1 /v1/ /v1/hourly/ /v2/hourly /healthz/x /v1/customers/alice /v1/customers/alice/daily; do
+for path in /index.html //v1 /v1 /v1/ /v1/hourly/ /v2/hourly /healthz/x /v1/customers/alice /v1/customers/alice/daily; do
 	get "$path"
 	expect_error 404 "no such endpoint" "GET $path"
 done

@@ -30,6 +30,7 @@ const char cli_serve_usage[] =
     "  GET /v1/hourly?from=A&to=B[&skip_empty=true]     hourly UTC, every customer\n"
     "  GET /healthz                                     200 when the database answers, else 503\n"
     "  GET /metrics                                     Prometheus text\n"
+    "  GET /                                            a page: the counts as bar charts\n"
     "\n"
     "`Accept: text/csv` (or format=csv) gives CSV.\n"
     "With SCLI_API_TOKEN set, every /v1 request needs `Authorization: Bearer TOKEN`.\n"

@@ -52,6 +52,7 @@ typedef enum {
 	ROUTE_ALL_USAGE,
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
+	ROUTE_PAGE,
 	ROUTE_OTHER,
 	ROUTE_COUNT
 } route_id;
@@ -78,6 +79,7 @@ typedef struct reply {
 	const char *content_type;
 	const char *allow;
 	const char *www_authenticate;
+	const char *csp; /* Content-Security-Policy: the page's (http_page_csp), else none */
 } reply;
 
 /* What one request has come to; allocated before MHD parses the URI. */
@@ -211,6 +213,14 @@ int http_zone_lookup(const scli_zone **out, void *ctx, const char *name);
 /* Set up and free the server's zone cache (http_server_new / http_server_free). */
 void http_zones_init(struct server *s);
 void http_zones_free(struct server *s);
+
+/* ---- page.c (generated from page.html by cmake/embed_page.cmake): GET / ------------- */
+
+/* The page's bytes, NUL-terminated (http_page_len of them before the NUL), and the
+ * Content-Security-Policy allowing exactly its inline script and style. */
+extern const char http_page_html[];
+extern const size_t http_page_len;
+extern const char http_page_csp[];
 
 /* ---- routes.c: replies, routing, the endpoints ---------------------------------- */
 

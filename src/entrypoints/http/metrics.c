@@ -16,6 +16,7 @@ static const char *const route_names[ROUTE_COUNT] = {"/v1/customers/{customer_id
 						     "/v1/usage",
 						     "/healthz",
 						     "/metrics",
+						     "/",
 						     "other"};
 
 /* The statuses this server sends; anything else is counted as "other". */

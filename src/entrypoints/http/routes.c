@@ -3,9 +3,9 @@
  * for every failure), the routing of the raw request target and the bearer
  * token, and the endpoints: the counts (/v1/usage and the older /v1/hourly,
  * the request checked by the service, its refusals worded as 400s; JSON or
- * CSV), /healthz and, through metrics.c,
- * /metrics. A worker thread runs the endpoints that need the database
- * (http_dispatch); the rest are answered on MHD's thread (http_route).
+ * CSV), /healthz, the page at / (page.html, built in) and, through
+ * metrics.c, /metrics. A worker thread runs the endpoints that need the
+ * database (http_dispatch); the rest are answered on MHD's thread (http_route).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -312,6 +312,24 @@ static void serve_healthz(reply *r, server *s, worker_db *w)
 	http_reply_text(r, 200, "application/json", body, strlen(body));
 }
 
+/*
+ * GET /: the page (src/entrypoints/http/page.html), which asks /v1/usage from the
+ * browser. It holds no data, so it needs no token; its policy lets it run only
+ * its own inline script and style and talk only to this server.
+ */
+static void serve_page(reply *r)
+{
+	char *body = malloc(http_page_len + 1);
+
+	if (!body) {
+		http_reply_error(r, 500, "out of memory");
+		return;
+	}
+	memcpy(body, http_page_html, http_page_len + 1);
+	http_reply_text(r, 200, "text/html; charset=utf-8", body, http_page_len);
+	r->csp = http_page_csp;
+}
+
 /* ---- routing ---------------------------------------------------------------- */
 
 /* `Authorization: Bearer <token>` against SCLI_API_TOKEN, in time independent of the token given.
@@ -367,7 +385,9 @@ bool http_route(reply *r, server *s, request *req, struct MHD_Connection *conn)
 	bool head_or_get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
 
 	req->route = ROUTE_OTHER;
-	if (n == 8 && starts_with(path, n, "/healthz"))
+	if (n == 1 && path[0] == '/')
+		req->route = ROUTE_PAGE;
+	else if (n == 8 && starts_with(path, n, "/healthz"))
 		req->route = ROUTE_HEALTHZ;
 	else if (n == 8 && starts_with(path, n, "/metrics"))
 		req->route = ROUTE_METRICS;
@@ -393,7 +413,7 @@ bool http_route(reply *r, server *s, request *req, struct MHD_Connection *conn)
 	}
 	if (req->route == ROUTE_OTHER) {
 		http_reply_error(r, 404,
-				 "no such endpoint (see GET /v1/usage, "
+				 "no such endpoint (see GET /, /v1/usage, "
 				 "/v1/customers/{customer_id}/usage, /v1/hourly, "
 				 "/v1/customers/{customer_id}/hourly, /healthz, /metrics)");
 		return false;
@@ -406,6 +426,10 @@ bool http_route(reply *r, server *s, request *req, struct MHD_Connection *conn)
 	}
 	if (req->route == ROUTE_METRICS) {
 		http_serve_metrics(r, s);
+		return false;
+	}
+	if (req->route == ROUTE_PAGE) {
+		serve_page(r);
 		return false;
 	}
 	return true;
