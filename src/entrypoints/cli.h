@@ -10,6 +10,7 @@
 #include "scli/repository.h"
 #include "scli/service.h"
 #include "scli/source.h"
+#include "scli/zone.h"
 
 /* Exit codes (SPEC.md). */
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_REJECTS = 3 };
@@ -93,6 +94,28 @@ void cli_csv_row(FILE *out, const cli_csv_field *fields, size_t n);
 
 /* Output formats of `count`. */
 typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } cli_format;
+
+/* One bucket of a series, as every format shows it; `start` is printed in the count's zone. */
+typedef struct cli_count_row {
+	char start[SCLI_ZONE_TIME_BUFSZ];
+	int64_t count;
+	bool partial;
+} cli_count_row;
+
+/* What a format does along the walk; `series` and `series_end` may be NULL. */
+typedef struct cli_count_visitor {
+	int (*series)(void *ctx, const scli_customer_series *s); /* before its buckets */
+	int (*bucket)(void *ctx, const scli_customer_series *s, const cli_count_row *row);
+	int (*series_end)(void *ctx, const scli_customer_series *s); /* after them */
+} cli_count_visitor;
+
+/*
+ * Every series of a count in order, and each of its buckets that is shown
+ * (with skip_empty, those with a count), the walk every format shares
+ * (output.c). A negative return stops the walk and is passed on.
+ */
+int cli_count_walk(const scli_count_result *res, bool skip_empty, const cli_count_visitor *v,
+		   void *ctx);
 
 /* Print a count result in `format`; `skip_empty` leaves zero-count buckets out. */
 int cli_print_count(FILE *out, const scli_count_result *res, cli_format format, bool skip_empty);
