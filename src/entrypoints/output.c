@@ -1,4 +1,4 @@
-/* Output of `count` in the three formats of SPEC.md, and a load's figures in JSON. */
+/* `count` as table, CSV and JSON (SPEC.md; the chart is chart.c); a load's figures in JSON. */
 #define _XOPEN_SOURCE 700 /* wcwidth */
 #include <cjson/cJSON.h>
 #include <locale.h>
@@ -360,6 +360,8 @@ int cli_print_count(FILE *out, const scli_count_result *res, cli_format format, 
 		return print_csv(out, res, skip_empty);
 	case FORMAT_JSON:
 		return print_json(out, res, skip_empty);
+	case FORMAT_CHART:
+		return cli_print_chart(out, res, skip_empty, cli_chart_style_of(out));
 	case FORMAT_TABLE:
 	default:
 		return print_table(out, res, skip_empty);
