@@ -103,7 +103,7 @@ _scli_reply()
 		if [[ $cmd == loads ]]; then
 			mapfile -t COMPREPLY < <(compgen -W 'table json' -- "$cur")
 		else
-			mapfile -t COMPREPLY < <(compgen -W 'table csv json' -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W 'table csv json chart' -- "$cur")
 		fi
 		return 0
 		;;

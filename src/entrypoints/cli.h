@@ -10,6 +10,7 @@
 #include "scli/repository.h"
 #include "scli/service.h"
 #include "scli/source.h"
+#include "scli/zone.h"
 
 /* Exit codes (SPEC.md). */
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_REJECTS = 3 };
@@ -92,7 +93,50 @@ static inline cli_csv_field cli_csv_text(const char *s, cli_csv_quoting quote)
 void cli_csv_row(FILE *out, const cli_csv_field *fields, size_t n);
 
 /* Output formats of `count`. */
-typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } cli_format;
+typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON, FORMAT_CHART } cli_format;
+
+/* One bucket of a series, as every format shows it; `start` is printed in the count's zone. */
+typedef struct cli_count_row {
+	char start[SCLI_ZONE_TIME_BUFSZ];
+	int64_t count;
+	bool partial;
+} cli_count_row;
+
+/* What a format does along the walk; `series` and `series_end` may be NULL. */
+typedef struct cli_count_visitor {
+	int (*series)(void *ctx, const scli_customer_series *s); /* before its buckets */
+	int (*bucket)(void *ctx, const scli_customer_series *s, const cli_count_row *row);
+	int (*series_end)(void *ctx, const scli_customer_series *s); /* after them */
+} cli_count_visitor;
+
+/*
+ * Every series of a count in order, and each of its buckets that is shown
+ * (with skip_empty, those with a count), the walk every format shares
+ * (output.c). A negative return stops the walk and is passed on.
+ */
+int cli_count_walk(const scli_count_result *res, bool skip_empty, const cli_count_visitor *v,
+		   void *ctx);
+
+/* How `count --format chart` is drawn. */
+typedef struct cli_chart_style {
+	int width;   /* the terminal's columns */
+	bool colour; /* escape sequences allowed */
+} cli_chart_style;
+
+/*
+ * The style for a chart printed on `out`: the width is $COLUMNS when it is a
+ * positive number, else the terminal's when `out` is one, else 80; colour
+ * only on a terminal, and never when $NO_COLOR is set and not empty
+ * (no-color.org).
+ */
+cli_chart_style cli_chart_style_of(FILE *out);
+
+/*
+ * `count --format chart` (chart.c): per series a header, a bar per shown
+ * bucket scaled to the largest count of the whole result, and a total.
+ */
+int cli_print_chart(FILE *out, const scli_count_result *res, bool skip_empty,
+		    cli_chart_style style);
 
 /* Print a count result in `format`; `skip_empty` leaves zero-count buckets out. */
 int cli_print_count(FILE *out, const scli_count_result *res, cli_format format, bool skip_empty);

@@ -9,7 +9,7 @@ static const char usage[] =
     "usage: scli [--database URL] count [--customer ID ...] --from A --to B\n"
     "                                   [--window minute|hour|day|month] [--tz ZONE]\n"
     "                                   [--event-type T ...] [--group-by event_type]\n"
-    "                                   [--format table|csv|json] [--skip-empty]\n"
+    "                                   [--format table|csv|json|chart] [--skip-empty]\n"
     "\n"
     "Count events per window in [A, B). Without --customer, every customer with\n"
     "at least one event in the range. Timestamps: 2021-03-01T04:00:00Z,\n"
@@ -26,7 +26,9 @@ static const char usage[] =
     "                      default UTC\n"
     "  --event-type T      count only events of type T (repeatable)\n"
     "  --group-by event_type  one series per customer and event type\n"
-    "  --format F          table (default), csv or json\n"
+    "  --format F          table (default), csv, json, or chart: a bar per window\n"
+    "                      for people (width $COLUMNS or the terminal's, colour\n"
+    "                      unless $NO_COLOR; not for scripts)\n"
     "  --skip-empty        leave out windows with a count of 0\n";
 
 /* What the flags say, as typed. */
@@ -38,7 +40,9 @@ typedef struct count_args {
 } count_args;
 
 static const cli_choice formats[] = {
-    {"table", FORMAT_TABLE}, {"csv", FORMAT_CSV}, {"json", FORMAT_JSON}, {NULL, 0}};
+    {"table", FORMAT_TABLE}, {"csv", FORMAT_CSV}, {"json", FORMAT_JSON},
+    {"chart", FORMAT_CHART}, {NULL, 0},
+};
 
 static const cli_option count_options[] = {
     {.name = "customer", .kind = CLI_OPT_LIST, .offset = offsetof(count_args, customers)},
@@ -52,7 +56,7 @@ static const cli_option count_options[] = {
      .kind = CLI_OPT_CHOICE,
      .offset = offsetof(count_args, format),
      .choices = formats,
-     .bad = "unknown format '{value}' (table, csv or json)"},
+     .bad = "unknown format '{value}' (table, csv, json or chart)"},
     {.name = "skip-empty", .kind = CLI_OPT_FLAG, .offset = offsetof(count_args, skip_empty)},
     {.name = "help", .kind = CLI_OPT_HELP, .short_name = 'h'},
     {0},

@@ -1,4 +1,4 @@
-/* Output of `count` in the three formats of SPEC.md, and a load's figures in JSON. */
+/* `count` as table, CSV and JSON (SPEC.md; the chart is chart.c); a load's figures in JSON. */
 #define _XOPEN_SOURCE 700 /* wcwidth */
 #include <cjson/cJSON.h>
 #include <locale.h>
@@ -66,27 +66,8 @@ int cli_padding(const char *s, size_t width)
 
 /* ---- the walk every format shares ------------------------------------------ */
 
-/* One bucket of a series, as every format shows it; `start` is printed in the count's zone. */
-typedef struct count_row {
-	char start[SCLI_ZONE_TIME_BUFSZ];
-	int64_t count;
-	bool partial;
-} count_row;
-
-/* What a format does along the walk; `series` and `series_end` may be NULL. */
-typedef struct count_visitor {
-	int (*series)(void *ctx, const scli_customer_series *s); /* before its buckets */
-	int (*bucket)(void *ctx, const scli_customer_series *s, const count_row *row);
-	int (*series_end)(void *ctx, const scli_customer_series *s); /* after them */
-} count_visitor;
-
-/*
- * Every series in order, and each of its buckets that is shown (with
- * skip_empty, those with a count). A negative return stops the walk and is
- * passed on.
- */
-static int walk_count(const scli_count_result *res, bool skip_empty, const count_visitor *v,
-		      void *ctx)
+int cli_count_walk(const scli_count_result *res, bool skip_empty, const cli_count_visitor *v,
+		   void *ctx)
 {
 	size_t c, i;
 	int error;
@@ -97,7 +78,7 @@ static int walk_count(const scli_count_result *res, bool skip_empty, const count
 		if (v->series && (error = v->series(ctx, s)) < 0)
 			return error;
 		for (i = 0; i < res->nbuckets; i++) {
-			count_row row;
+			cli_count_row row;
 
 			if (skip_empty && s->counts[i] == 0)
 				continue;
@@ -139,7 +120,7 @@ static void table_key(const table_ctx *t, const scli_customer_series *s)
 		fprintf(t->out, "%s%*s  ", s->event_type, t->type_pad, "");
 }
 
-static int table_bucket(void *ctx, const scli_customer_series *s, const count_row *row)
+static int table_bucket(void *ctx, const scli_customer_series *s, const cli_count_row *row)
 {
 	table_ctx *t = ctx;
 
@@ -166,7 +147,7 @@ static int table_total(void *ctx, const scli_customer_series *s)
  */
 static int print_table(FILE *out, const scli_count_result *res, bool skip_empty)
 {
-	static const count_visitor table = {table_series, table_bucket, table_total};
+	static const cli_count_visitor table = {table_series, table_bucket, table_total};
 	table_ctx t = {out, 32, 0, 0, 0};
 	size_t c, w;
 
@@ -183,7 +164,7 @@ static int print_table(FILE *out, const scli_count_result *res, bool skip_empty)
 	if (t.type_width)
 		fprintf(out, "%-*s  ", (int)t.type_width, "event_type");
 	fprintf(out, "%-27s  %10s  %s\n", "bucket_start", "count", "partial");
-	return walk_count(res, skip_empty, &table, &t);
+	return cli_count_walk(res, skip_empty, &table, &t);
 }
 
 /* ---- CSV -------------------------------------------------------------------- */
@@ -193,7 +174,7 @@ typedef struct csv_ctx {
 	bool by_type;
 } csv_ctx;
 
-static int csv_bucket(void *ctx, const scli_customer_series *s, const count_row *row)
+static int csv_bucket(void *ctx, const scli_customer_series *s, const cli_count_row *row)
 {
 	csv_ctx *c = ctx;
 	char count[24];
@@ -214,13 +195,13 @@ static int csv_bucket(void *ctx, const scli_customer_series *s, const count_row 
 /* The CSV shape of SPEC.md into `out`, header first. */
 static int print_csv(FILE *out, const scli_count_result *res, bool skip_empty)
 {
-	static const count_visitor csv = {NULL, csv_bucket, NULL};
+	static const cli_count_visitor csv = {NULL, csv_bucket, NULL};
 	csv_ctx c = {out, res->by_event_type};
 
 	fputs(res->by_event_type ? "customer_id,event_type,bucket_start,count,partial\r\n"
 				 : "customer_id,bucket_start,count,partial\r\n",
 	      out);
-	return walk_count(res, skip_empty, &csv, &c);
+	return cli_count_walk(res, skip_empty, &csv, &c);
 }
 
 int cli_count_csv(char **out, size_t *len_out, const scli_count_result *res, bool skip_empty)
@@ -281,7 +262,7 @@ static int json_series(void *ctx, const scli_customer_series *s)
 	return 0;
 }
 
-static int json_bucket(void *ctx, const scli_customer_series *s, const count_row *row)
+static int json_bucket(void *ctx, const scli_customer_series *s, const cli_count_row *row)
 {
 	json_ctx *j = ctx;
 	cJSON *b = cJSON_CreateObject();
@@ -332,7 +313,7 @@ bool cli_json_add_report(cJSON *o, const scli_load_report *r)
 
 int cli_count_json(char **out, const scli_count_result *res, bool skip_empty)
 {
-	static const count_visitor json = {json_series, json_bucket, NULL};
+	static const cli_count_visitor json = {json_series, json_bucket, NULL};
 	cJSON *root = cJSON_CreateObject();
 	json_ctx j = {NULL, NULL, res->by_event_type};
 	char *text = NULL, *line;
@@ -343,7 +324,7 @@ int cli_count_json(char **out, const scli_count_result *res, bool skip_empty)
 
 	if (!root || !json_head(root, res) ||
 	    !(j.customers = cJSON_AddArrayToObject(root, "customers")) ||
-	    walk_count(res, skip_empty, &json, &j) < 0)
+	    cli_count_walk(res, skip_empty, &json, &j) < 0)
 		goto done;
 	if (!(text = cJSON_PrintUnformatted(root)))
 		goto done;
@@ -379,6 +360,8 @@ int cli_print_count(FILE *out, const scli_count_result *res, cli_format format, 
 		return print_csv(out, res, skip_empty);
 	case FORMAT_JSON:
 		return print_json(out, res, skip_empty);
+	case FORMAT_CHART:
+		return cli_print_chart(out, res, skip_empty, cli_chart_style_of(out));
 	case FORMAT_TABLE:
 	default:
 		return print_table(out, res, skip_empty);

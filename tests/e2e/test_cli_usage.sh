@@ -88,7 +88,7 @@ run count --from 2021-03-01
 expect_rc 2 "count without --to"
 # Bad values: every message names the option and the value, then points at --help.
 run count --from 2021-03-01 --to 2021-03-02 --format xml
-expect_err_has "$(printf "scli: error: unknown format 'xml' (table, csv or json)\n(see \`scli count --help\`)")" "bad --format message"
+expect_err_has "$(printf "scli: error: unknown format 'xml' (table, csv, json or chart)\n(see \`scli count --help\`)")" "bad --format message"
 run loads --limit 0
 expect_rc 2 "--limit 0"
 expect_err_has "$(printf "scli: error: --limit takes a positive count, not '0'\n(see \`scli loads --help\`)")" "bad --limit message"

@@ -97,7 +97,7 @@ for cmd in $COMMANDS; do
 done
 expect_eq "$(complete_bash count --window "")" "$(words minute hour day month)" "bash: count --window"
 expect_eq "$(complete_bash count --window = h)" "hour" "bash: count --window=h (split at =)"
-expect_eq "$(complete_bash count --format "")" "$(words table csv json)" "bash: count --format"
+expect_eq "$(complete_bash count --format "")" "$(words table csv json chart)" "bash: count --format"
 expect_eq "$(complete_bash loads --format "")" "$(words table json)" "bash: loads --format"
 expect_eq "$(complete_bash count --group-by "")" "event_type" "bash: count --group-by"
 expect_eq "$(complete_bash --database "$WORK/x.db" count --s)" "--skip-empty" "bash: after --database URL"
