@@ -2,7 +2,7 @@
  * `count --format chart`: the count drawn for people in a terminal (not a
  * stable format; scripts read csv or json). Per series a header line, then a
  * line per shown bucket (its start as the table prints it, the count right
- * aligned, a `*` when the window is partial, a bar of Unicode eighths) and a
+ * aligned, `partial` when the window is cut by the range, a bar of Unicode eighths) and a
  * total line. One scale for the whole chart: the largest bucket of all the
  * series fills the columns the text leaves (docs/DECISIONS.md).
  */
@@ -32,7 +32,7 @@ static const char full_block[] = "\u2588";
 #define DIM "\033[2m"
 #define RESET "\033[0m"
 
-static const char partial_note[] = "* partial window (cut by --from/--to)";
+static const char partial_note[] = "partial: a window cut by --from/--to";
 
 /* $COLUMNS when it is a whole positive number (at most CHART_MAX_WIDTH), else 0. */
 static int columns_from_env(void)
@@ -181,7 +181,7 @@ static void row_text(const chart_ctx *c, const char *start, int64_t count)
 		cli_padding(start, c->m.start_width), "", (int)c->m.count_width, (long long)count);
 }
 
-/* Start, count, ` *` when partial (blank column otherwise), the bar; dimmed when partial. */
+/* Start, count, ` partial` when partial (blank column otherwise), the bar; dimmed when partial. */
 static int chart_bucket(void *ctx, const scli_customer_series *s, const cli_count_row *row)
 {
 	chart_ctx *c = ctx;
@@ -191,9 +191,9 @@ static int chart_bucket(void *ctx, const scli_customer_series *s, const cli_coun
 	(void)s;
 	row_text(c, row->start, row->count);
 	if (row->partial)
-		fprintf(c->out, " %s*", dim ? DIM : "");
+		fprintf(c->out, " %spartial", dim ? DIM : "");
 	else if (c->m.partial && e)
-		fputs("  ", c->out);
+		fputs("        ", c->out);
 	if (e) {
 		fputc(' ', c->out);
 		draw_bar(c->out, e);
@@ -250,8 +250,8 @@ int cli_print_chart(FILE *out, const scli_count_result *res, bool skip_empty, cl
 		 scli_zone_name(res->zone));
 	if ((error = cli_count_walk(res, skip_empty, &measure, &c.m)) < 0)
 		goto done;
-	/* indent, start, two spaces, count, the mark column (" *") when needed, a space, the bar */
-	text = CHART_INDENT + c.m.start_width + 2 + c.m.count_width + (c.m.partial ? 2 : 0) + 1;
+	/* indent, start, two spaces, count, the mark column (" partial") when needed, a space, the bar */
+	text = CHART_INDENT + c.m.start_width + 2 + c.m.count_width + (c.m.partial ? 8 : 0) + 1;
 	c.bar_width =
 	    (size_t)style.width >= text + CHART_MIN_BAR ? style.width - (int)text : CHART_MIN_BAR;
 	if ((error = cli_count_walk(res, skip_empty, &chart, &c)) < 0)

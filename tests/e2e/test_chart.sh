@@ -102,12 +102,12 @@ expect_rc 0 "load the DST day"
 run --database "$DB" count $REF --format chart
 expect_out "$(cat <<'EOF'
 b4f9279a0196e40632e947dd1a88e857  hour windows, UTC
-  2021-03-01T04:00:00Z   408   █████████████████▋
-  2021-03-01T05:00:00Z  1133   █████████████████████████████████████████████████
-  2021-03-01T06:00:00Z   769 * █████████████████████████████████▎
+  2021-03-01T04:00:00Z   408         ███████████████▌
+  2021-03-01T05:00:00Z  1133         ███████████████████████████████████████████
+  2021-03-01T06:00:00Z   769 partial █████████████████████████████▏
   total                 2310
 
-* partial window (cut by --from/--to)
+partial: a window cut by --from/--to
 EOF
 )" "the reference query: 408, 1133, 769 (partial), total 2310, 1133 fills 80 columns"
 chart_widths "the reference query" $REF
@@ -120,7 +120,7 @@ COLUMNS=40 chart "every customer, --skip-empty" --from 2021-03-01T20:00 --to 202
 chart_widths "group-by event type" --from 2021-03-01T20:00 --to 2021-03-02T06:30 --group-by event_type
 # 210e… has two events of its own type, at 21:00 and 05:00: a 1 beside the others' thousands
 # is one eighth, never nothing
-expect_eq "$(grep -A12 '^210e40d08e40d3df067757f2ce128910  INGEST-WITH-PROXY  ' "$WORK/chart" | grep -c ' 1   ▏$')" 2 \
+expect_eq "$(grep -A12 '^210e40d08e40d3df067757f2ce128910  INGEST-WITH-PROXY  ' "$WORK/chart" | grep -c ' 1 \+▏$')" 2 \
 	"the two buckets of 1 each get one eighth"
 chart_widths "--event-type filter" --from 2021-03-01T20:00 --to 2021-03-02T06:00 --event-type INGEST-WITH-PROXY
 grep -q '  event types: INGEST-WITH-PROXY  ' "$WORK/chart" && ok || fail "the header names the filter: $(cat "$WORK/chart")"
@@ -158,12 +158,12 @@ COLUMNS=5 run --database "$DB" count $REF --format chart
 expect_out "$(cat <<'EOF'
 b4f9279a0196e40632e947dd1a88e857
   hour windows, UTC
-  2021-03-01T04:00:00Z   408   ▍
-  2021-03-01T05:00:00Z  1133   █
-  2021-03-01T06:00:00Z   769 * ▋
+  2021-03-01T04:00:00Z   408         ▍
+  2021-03-01T05:00:00Z  1133         █
+  2021-03-01T06:00:00Z   769 partial ▋
   total                 2310
 
-* partial window (cut by --from/--to)
+partial: a window cut by --from/--to
 EOF
 )" "COLUMNS=5, narrower than the text: the text is never cut, the bars get one column"
 
@@ -175,7 +175,7 @@ plain=$(cat "$WORK/chart")
 expect_eq "$(sed "s/$ESC\[[0-9;]*m//g" "$WORK/tty")" "$plain" "on a terminal, without the colour, the chart of COLUMNS=60"
 grep -q "^$ESC\[1mb4f9279a0196e40632e947dd1a88e857  hour windows, UTC$ESC\[0m$" "$WORK/tty" && ok ||
 	fail "the header is bold: $(cat -v "$WORK/tty")"
-grep -q "^  2021-03-01T06:00:00Z   769 $ESC\[2m\* [█▉▊▋▌▍▎▏]*$ESC\[0m$" "$WORK/tty" && ok ||
+grep -q "^  2021-03-01T06:00:00Z   769 $ESC\[2mpartial [█▉▊▋▌▍▎▏]*$ESC\[0m$" "$WORK/tty" && ok ||
 	fail "the partial bucket is dimmed: $(cat -v "$WORK/tty")"
 NO_COLOR=1 on_tty 60 $REF
 expect_eq "$(cat "$WORK/tty")" "$plain" "NO_COLOR=1 on a terminal: no colour"
