@@ -25,18 +25,8 @@ need "script (bsdutils)" command -v script
 need tzdata test -f /usr/share/zoneinfo/America/New_York
 unset COLUMNS NO_COLOR
 
-cat >"$WORK/dst.csv" <<'CSV'
-customer_id,event_type,transaction_id,timestamp
-acme,api_call,t1,2021-11-07T04:30:00Z
-acme,api_call,t2,2021-11-07T05:15:00Z
-acme,api_call,t3,2021-11-07T05:45:00Z
-acme,storage,t4,2021-11-07T06:10:00Z
-acme,api_call,t5,2021-11-07T06:50:00Z
-acme,api_call,t6,2021-11-07T07:20:00Z
-acme,api_call,t7,2021-11-08T04:59:59Z
-acme,api_call,t8,2021-11-08T05:00:00Z
-beta,storage,b1,2021-11-07T06:30:00Z
-CSV
+# New York's fall-back day, 2021-11-07 (tests/fixtures: shared with the other DST tests)
+cp "${SCLI_SOURCE_DIR:?}/tests/fixtures/dst_new_york_2021-11-07.csv" "$WORK/dst.csv"
 
 # chart DESC ARGS...: the chart of `count ARGS` (with $COLUMNS as it is) and the JSON of
 # the same query, kept in $WORK/cases and listed in the manifest that check_charts checks.

@@ -11,18 +11,8 @@ command -v curl >/dev/null || { [ "${CI:-}" = "true" ] && { echo "FAIL: no curl 
 [ -f /usr/share/zoneinfo/America/New_York ] || { [ "${CI:-}" = "true" ] && { echo "FAIL: no tzdata in CI" >&2; exit 1; }; echo "SKIP: no tzdata"; exit 77; }
 
 # New York, 2021-11-07: 02:00 EDT (06:00Z) becomes 01:00 EST. Wall clock in the comments.
-cat >"$WORK/dst.csv" <<'CSV'
-customer_id,event_type,transaction_id,timestamp
-acme,api_call,t1,2021-11-07T04:30:00Z
-acme,api_call,t2,2021-11-07T05:15:00Z
-acme,api_call,t3,2021-11-07T05:45:00Z
-acme,storage,t4,2021-11-07T06:10:00Z
-acme,api_call,t5,2021-11-07T06:50:00Z
-acme,api_call,t6,2021-11-07T07:20:00Z
-acme,api_call,t7,2021-11-08T04:59:59Z
-acme,api_call,t8,2021-11-08T05:00:00Z
-beta,storage,b1,2021-11-07T06:30:00Z
-CSV
+# New York's fall-back day, 2021-11-07 (tests/fixtures: shared with the other DST tests)
+cp "${SCLI_SOURCE_DIR:?}/tests/fixtures/dst_new_york_2021-11-07.csv" "$WORK/dst.csv"
 # t1 00:30 EDT, t2 01:15 EDT, t3 01:45 EDT, t4 01:10 EST, t5 01:50 EST, t6 02:20 EST,
 # t7 23:59:59 EST (still the 7th), t8 00:00 EST on the 8th; b1 01:30 EST.
 NY="--tz America/New_York"
