@@ -534,6 +534,82 @@ static void csv_collector_free(scli_collector *base)
 	scli_free(c);
 }
 
+/*
+ * Line feeds in data[0..len), eight bytes at a time: a byte equal to '\n'
+ * becomes 1 and every other byte 0 (exactly, with no carry between bytes).
+ * The bytes are added up lane by lane for up to 31 words (at most 248 a
+ * word, so no lane overflows) and the lanes summed by a multiplication.
+ */
+static uint64_t count_line_feeds(const char *data, size_t len)
+{
+	const uint64_t lf = UINT64_C(0x0a0a0a0a0a0a0a0a), low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	uint64_t n = 0;
+	size_t i = 0;
+
+	while (i + 8 <= len) {
+		uint64_t lanes = 0;
+		unsigned k;
+
+		for (k = 0; k < 31 && i + 8 <= len; k++, i += 8) {
+			uint64_t w, x;
+
+			memcpy(&w, data + i, 8);
+			x = w ^ lf;
+			lanes += (~(((x & low7) + low7) | x | low7)) >> 7;
+		}
+		n += (lanes * ones) >> 56;
+	}
+	for (; i < len; i++)
+		n += data[i] == '\n';
+	return n;
+}
+
+/*
+ * A part without a quote ends a row at every line break (a quoted field is the
+ * only thing that holds one), so it can be cut after any line feed. Its lines
+ * are numbered as next_segment does: LF, CRLF and a lone CR each end one.
+ */
+int64_t scli_collector_csv_part_lines(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len, *cr;
+	uint64_t lines;
+
+	if (memchr(data, '"', len))
+		return -1;
+	lines = count_line_feeds(data, len);
+	while ((cr = memchr(p, '\r', (size_t)(end - p)))) {
+		if (cr + 1 == end || cr[1] != '\n')
+			lines++;
+		p = cr + 1;
+	}
+	return (int64_t)lines;
+}
+
+static const scli_collector_ops csv_ops;
+
+int scli_collector_csv_open_part(scli_collector **out, scli_source *src, const scli_collector *head,
+				 uint64_t first_line)
+{
+	const csv_collector *h = (const csv_collector *)head;
+	csv_collector *c;
+	int error;
+
+	assert(out && src && head && head->ops == &csv_ops);
+	*out = NULL;
+	if (h->header == HEADER_UNKNOWN)
+		return scli_error_set(SCLI_EINVALID, "the CSV collector has not read a row yet");
+	if ((error = scli_collector_csv_new(out, src)) < 0)
+		return error;
+	c = (csv_collector *)*out;
+	c->header = h->header;
+	c->ncols = h->ncols;
+	memcpy(c->col, h->col, sizeof(c->col));
+	c->line = first_line;
+	c->in.started = true; /* a byte order mark is skipped at the input's start only */
+	return 0;
+}
+
 static const scli_collector_ops csv_ops = {
     .version = SCLI_COLLECTOR_OPS_VERSION,
     .name = "csv",
