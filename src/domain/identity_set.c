@@ -4,9 +4,9 @@
  * blocks, appended to and never moved. A slot holds the low 28 bits of
  * the identity's hash and a reference to its record (block and offset, 36
  * bits), so the table grows (rehashes) without reading a single record, and a
- * probe reads a record only when those 28 bits match. Blocks double from 64
- * KiB to 8 MiB, and large blocks and tables ask for huge pages
- * (scli_malloc_large): the table is read at random, and a TLB miss on this kind
+ * probe reads a record only when those 28 bits match. Blocks double from 1
+ * KiB to 8 MiB (a set can start small: a count keeps hundreds of them), and large blocks and tables
+ * ask for huge pages (scli_malloc_large): the table is read at random, and a TLB miss on this kind
  * of machine can cost as much as the cache miss. A record is the
  * customer's number, the length and the bytes of the transaction id: 6 bytes
  * more than the id itself. A transaction id that is a UUID as most systems
@@ -17,6 +17,7 @@
  */
 #include "scli/identity_set.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -26,19 +27,44 @@
 #define HASH_BITS 28
 #define REF_BITS 36
 #define BLOCK_BITS 24 /* a reference: block number << BLOCK_BITS | offset in it */
-#define FIRST_BLOCK (UINT64_C(64) << 10)
+#define FIRST_BLOCK (UINT64_C(1) << 10)
 #define LAST_BLOCK (UINT64_C(8) << 20) /* blocks double up to this */
 #define MAX_BLOCKS (UINT64_C(1) << (REF_BITS - BLOCK_BITS))
 #define RECORD_HEAD 6 /* uint32_t customer, uint16_t length */
-#define FIRST_SLOTS 1024
+#define FIRST_SLOTS 64
 #define MAX_SLOTS (UINT64_C(1) << HASH_BITS)
 #define MAX_LEN 32767
-#define PACKED_UUID 0x8000u /* in a record's length: 16 bytes of a UUID follow */
+#define PACKED_UUID SCLI_IDENTITY_PACKED /* in a record's length: 16 bytes of a UUID follow */
 #define UUID_LEN 36
 
+/*
+ * A pool: memory for the tables and blocks of many sets, carved out of chunks
+ * that double from 64 KiB to 8 MiB (those from 4 MiB on aligned to huge
+ * pages), and given back only when the pool is freed
+ * (a table a set outgrows is kept for the next one of its size). A count keeps
+ * hundreds of small sets; with pages of their own each would fault in its 4
+ * KiB pages one by one, which on a virtual machine costs more than using them.
+ */
+#define POOL_FIRST_CHUNK (UINT64_C(64) << 10)
+#define POOL_CHUNK (UINT64_C(8) << 20)
+#define POOL_ALIGN (UINT64_C(2) << 20)
+#define POOL_BLOCK_MAX (UINT64_C(256) << 10) /* a pooled set's blocks double up to this */
+#define POOL_SIZES 40			     /* free tables by log2 of their bytes */
+
+struct scli_identity_pool {
+	char **chunks; /* as allocated (a chunk's memory starts at the next POOL_ALIGN) */
+	size_t nchunks, chunks_cap;
+	char *at;		/* the free part of the last chunk */
+	size_t left;		/* its bytes */
+	size_t bytes;		/* allocated for chunks */
+	size_t next;		/* the size of the next chunk */
+	void *free[POOL_SIZES]; /* tables given back, by size; the first word links them */
+};
+
 struct scli_identity_set {
-	uint64_t *slots; /* 0: empty; else hash bits << REF_BITS | (ref + 1) */
-	size_t nslots;	 /* a power of two; count <= nslots * 3 / 4 */
+	scli_identity_pool *pool; /* NULL: tables and blocks of its own */
+	uint64_t *slots;	  /* 0: empty; else hash bits << REF_BITS | (ref + 1) */
+	size_t nslots;		  /* a power of two; count <= nslots * 3 / 4 */
 	size_t count;
 	char **blocks;
 	size_t nblocks, blocks_cap;
@@ -90,13 +116,168 @@ uint64_t scli_identity_hash(uint64_t seed, const char *customer_id, size_t custo
 
 /* ---- the set ------------------------------------------------------------------ */
 
-int scli_identity_set_new(scli_identity_set **out)
+/* ---- the pool ---------------------------------------------------------------- */
+
+int scli_identity_pool_new(scli_identity_pool **out)
+{
+	*out = scli_calloc(1, sizeof(**out));
+	return *out ? 0 : scli_error_set(SCLI_ENOMEM, "out of memory");
+}
+
+void scli_identity_pool_free(scli_identity_pool *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nchunks; i++)
+		scli_free(p->chunks[i]);
+	scli_free(p->chunks);
+	scli_free(p);
+}
+
+size_t scli_identity_pool_bytes(const scli_identity_pool *p)
+{
+	return p->bytes;
+}
+
+static unsigned log2_of(size_t n)
+{
+	unsigned k = 0;
+
+	while (((size_t)1 << k) < n)
+		k++;
+	return k;
+}
+
+/* The bytes of the next chunk, for `n` bytes at least, after one of `next` bytes was due. */
+static size_t chunk_for(size_t next, size_t n)
+{
+	size_t size = next ? next : POOL_FIRST_CHUNK;
+
+	if (size < n)
+		size = n;
+	return size >= 2 * POOL_ALIGN ? size + POOL_ALIGN : size;
+}
+
+/* The size due after a chunk of `size` bytes. */
+static size_t chunk_after(size_t next)
+{
+	size_t size = next ? next : POOL_FIRST_CHUNK;
+
+	return size < POOL_CHUNK ? 2 * size : POOL_CHUNK;
+}
+
+/* The bytes of what a chunk of `bytes` bytes gives (the rest aligns it). */
+static size_t chunk_room(size_t bytes)
+{
+	return bytes >= 2 * POOL_ALIGN ? bytes - POOL_ALIGN : bytes;
+}
+
+/* The chunk bytes taking `a` then `b` bytes (0: none) would allocate. */
+static size_t pool_growth(const scli_identity_pool *p, size_t a, size_t b)
+{
+	size_t left = p->left, next = p->next, more = 0, size;
+
+	a = (a + 15) & ~(size_t)15;
+	b = (b + 15) & ~(size_t)15;
+	if (a > left) {
+		size = chunk_for(next, a);
+		more += size;
+		left = chunk_room(size);
+		next = chunk_after(next);
+	}
+	left -= a;
+	if (b > left)
+		more += chunk_for(next, b);
+	return more;
+}
+
+/* `n` bytes, zero if never used before (chunks come zeroed); NULL when out of memory. */
+static void *pool_take(scli_identity_pool *p, size_t n)
+{
+	void *mem;
+
+	n = (n + 15) & ~(size_t)15;
+	if (n > p->left) {
+		size_t size = chunk_for(p->next, n);
+		char *chunk;
+
+		if (p->nchunks == p->chunks_cap) {
+			size_t cap = p->chunks_cap + 16;
+			char **chunks = scli_realloc(p->chunks, cap * sizeof(*chunks));
+
+			if (!chunks)
+				return NULL;
+			p->chunks = chunks;
+			p->chunks_cap = cap;
+		}
+		if (!(chunk = scli_calloc_large(1, size)))
+			return NULL;
+		p->chunks[p->nchunks++] = chunk;
+		p->bytes += size;
+		p->next = chunk_after(p->next);
+		p->at = chunk;
+		if (size >= 2 * POOL_ALIGN)
+			p->at = (char *)(((uintptr_t)chunk + POOL_ALIGN - 1) &
+					 ~(uintptr_t)(POOL_ALIGN - 1));
+		p->left = size - (size_t)(p->at - chunk);
+	}
+	mem = p->at;
+	p->at += n;
+	p->left -= n;
+	return mem;
+}
+
+/* A zeroed table of `nslots` slots. */
+static uint64_t *table_take(scli_identity_set *s, size_t nslots)
+{
+	size_t bytes = nslots * sizeof(uint64_t);
+	unsigned k = log2_of(bytes);
+	void *t;
+
+	if (!s->pool)
+		return scli_calloc_large(nslots, sizeof(uint64_t));
+	if (k < POOL_SIZES && (t = s->pool->free[k])) {
+		memcpy(&s->pool->free[k], t, sizeof(void *));
+		memset(t, 0, bytes);
+		return t;
+	}
+	return pool_take(s->pool, bytes);
+}
+
+static void table_give(scli_identity_set *s, uint64_t *t, size_t nslots)
+{
+	unsigned k = log2_of(nslots * sizeof(uint64_t));
+
+	if (!s->pool) {
+		scli_free(t);
+	} else if (t && k < POOL_SIZES) {
+		memcpy(t, &s->pool->free[k], sizeof(void *));
+		s->pool->free[k] = t;
+	}
+}
+
+/* The pool's growth for a table of `nslots` slots (0 when a free one has that size). */
+static size_t table_growth(const scli_identity_set *s, size_t nslots)
+{
+	size_t bytes = nslots * sizeof(uint64_t);
+	unsigned k = log2_of(bytes);
+
+	return k < POOL_SIZES && s->pool->free[k] ? 0 : bytes;
+}
+
+/* ---- the set ------------------------------------------------------------------ */
+
+static int set_new(scli_identity_set **out, scli_identity_pool *pool)
 {
 	scli_identity_set *s;
 
 	*out = NULL;
-	if (!(s = scli_calloc(1, sizeof(*s))) ||
-	    !(s->slots = scli_calloc(FIRST_SLOTS, sizeof(*s->slots)))) {
+	if (!(s = scli_calloc(1, sizeof(*s))))
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	s->pool = pool;
+	if (!(s->slots = table_take(s, FIRST_SLOTS))) {
 		scli_free(s);
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	}
@@ -105,16 +286,28 @@ int scli_identity_set_new(scli_identity_set **out)
 	return 0;
 }
 
+int scli_identity_set_new(scli_identity_set **out)
+{
+	return set_new(out, NULL);
+}
+
+int scli_identity_set_new_pooled(scli_identity_set **out, scli_identity_pool *pool)
+{
+	assert(pool);
+	return set_new(out, pool);
+}
+
 void scli_identity_set_free(scli_identity_set *s)
 {
 	size_t i;
 
 	if (!s)
 		return;
-	for (i = 0; i < s->nblocks; i++)
+	for (i = 0; !s->pool && i < s->nblocks; i++)
 		scli_free(s->blocks[i]);
 	scli_free(s->blocks);
-	scli_free(s->slots);
+	if (!s->pool)
+		scli_free(s->slots);
 	scli_free(s);
 }
 
@@ -139,21 +332,30 @@ static bool block_full(const scli_identity_set *s, size_t len)
 	return s->nblocks == 0 || s->block_used + RECORD_HEAD + len > s->block_size;
 }
 
-static size_t next_block_size(const scli_identity_set *s)
+/* The next block: twice the last, up to LAST_BLOCK, and room for a record of `len` bytes. */
+static size_t next_block_size(const scli_identity_set *s, size_t len)
 {
-	return s->nblocks == 0		    ? FIRST_BLOCK
-	       : s->block_size < LAST_BLOCK ? 2 * s->block_size
-					    : LAST_BLOCK;
+	size_t size = FIRST_BLOCK;
+
+	if (s->nblocks)
+		size = s->block_size < (s->pool ? POOL_BLOCK_MAX : LAST_BLOCK) ? 2 * s->block_size
+									       : s->block_size;
+	while (size < RECORD_HEAD + len)
+		size *= 2;
+	return size;
 }
 
 size_t scli_identity_set_growth(const scli_identity_set *s, size_t len)
 {
 	size_t more = 0;
 
+	if (s->pool)
+		return pool_growth(s->pool, table_full(s) ? table_growth(s, 2 * s->nslots) : 0,
+				   block_full(s, len) ? next_block_size(s, len) : 0);
 	if (table_full(s))
 		more += 2 * s->nslots * sizeof(*s->slots);
 	if (block_full(s, len))
-		more += next_block_size(s) +
+		more += next_block_size(s, len) +
 			(s->nblocks == s->blocks_cap ? s->blocks_cap + 16 : 0) * sizeof(*s->blocks);
 	return more;
 }
@@ -193,26 +395,25 @@ static int pack_uuid(unsigned char out[16], const char *text, size_t len)
 	return !bad;
 }
 
-/* A transaction id as a record keeps it: `*tag` (the length, or PACKED_UUID) and the bytes. */
+uint16_t scli_identity_key(unsigned char buf[16], const char **bytes, size_t *len,
+			   const char *transaction_id, size_t text_len)
+{
+	if (pack_uuid(buf, transaction_id, text_len)) {
+		*bytes = (const char *)buf;
+		*len = 16;
+		return PACKED_UUID;
+	}
+	*bytes = transaction_id;
+	*len = text_len;
+	return (uint16_t)text_len;
+}
+
+/* A transaction id as a record keeps it: `tag` (the length, or PACKED_UUID) and the bytes. */
 typedef struct key {
 	uint16_t tag;
 	const char *bytes;
 	size_t len;
-	unsigned char uuid[16];
 } key;
-
-static void key_make(key *k, const char *text, size_t len)
-{
-	if (pack_uuid(k->uuid, text, len)) {
-		k->tag = PACKED_UUID;
-		k->bytes = (const char *)k->uuid;
-		k->len = sizeof(k->uuid);
-	} else {
-		k->tag = (uint16_t)len;
-		k->bytes = text;
-		k->len = len;
-	}
-}
 
 static bool record_is(const char *rec, uint32_t customer, const key *k)
 {
@@ -243,7 +444,7 @@ static int rehash(scli_identity_set *s, size_t nslots)
 	if (nslots > MAX_SLOTS)
 		return scli_error_set(SCLI_ERANGE, "more than %lu identities in one set",
 				      (unsigned long)SCLI_IDENTITY_SET_MAX);
-	if (!(slots = scli_calloc_large(nslots, sizeof(*slots))))
+	if (!(slots = table_take(s, nslots)))
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	for (i = 0; i < s->nslots; i++) {
 		if (!s->slots[i])
@@ -252,7 +453,7 @@ static int rehash(scli_identity_set *s, size_t nslots)
 			;
 		slots[j] = s->slots[i];
 	}
-	scli_free(s->slots);
+	table_give(s, s->slots, s->nslots);
 	s->slots = slots;
 	s->nslots = nslots;
 	return 0;
@@ -267,7 +468,10 @@ size_t scli_identity_set_reserve_growth(const scli_identity_set *s, size_t n)
 {
 	size_t nslots = slots_for(n);
 
-	return nslots > s->nslots ? nslots * sizeof(*s->slots) : 0;
+	if (nslots <= s->nslots)
+		return 0;
+	return s->pool ? pool_growth(s->pool, table_growth(s, nslots), 0)
+		       : nslots * sizeof(*s->slots);
 }
 
 int scli_identity_set_reserve(scli_identity_set *s, size_t n)
@@ -277,9 +481,9 @@ int scli_identity_set_reserve(scli_identity_set *s, size_t n)
 	return nslots > s->nslots ? rehash(s, nslots) : 0;
 }
 
-static int new_block(scli_identity_set *s)
+static int new_block(scli_identity_set *s, size_t len)
 {
-	size_t size = next_block_size(s);
+	size_t size = next_block_size(s, len);
 	char *block;
 
 	if (s->nblocks == MAX_BLOCKS)
@@ -294,7 +498,7 @@ static int new_block(scli_identity_set *s)
 		s->blocks = blocks;
 		s->blocks_cap = cap;
 	}
-	if (!(block = scli_malloc_large(size)))
+	if (!(block = s->pool ? pool_take(s->pool, size) : scli_malloc_large(size)))
 		return scli_error_set(SCLI_ENOMEM, "out of memory");
 	s->blocks[s->nblocks++] = block;
 	s->block_used = 0;
@@ -308,26 +512,34 @@ void scli_identity_set_prefetch(const scli_identity_set *s, uint64_t hash)
 	__builtin_prefetch(&s->slots[hash & (s->nslots - 1)], 1);
 }
 
-int scli_identity_set_add(scli_identity_set *s, uint64_t hash, uint32_t customer,
-			  const char *transaction_id, size_t len)
+void scli_identity_set_warm(const scli_identity_set *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nslots; i += 64 / sizeof(*s->slots))
+		__builtin_prefetch(&s->slots[i], 1);
+}
+
+int scli_identity_set_add_key(scli_identity_set *s, uint64_t hash, uint32_t customer, uint16_t tag,
+			      const char *bytes, size_t len)
 {
 	uint64_t bits = hash & (MAX_SLOTS - 1), ref;
 	size_t mask, i;
 	char *rec;
-	key k;
+	key k = {tag, bytes, len};
 	int error;
 
-	if (len > MAX_LEN)
-		return scli_error_set(SCLI_EINVALID, "a transaction id of %zu bytes", len);
+	if (len > MAX_LEN || (tag != PACKED_UUID && tag != len) ||
+	    (tag == PACKED_UUID && len != 16))
+		return scli_error_set(SCLI_EINVALID, "a transaction id key of %zu bytes", len);
 	if (table_full(s) && (error = grow_table(s)) < 0)
 		return error;
-	key_make(&k, transaction_id, len);
 	mask = s->nslots - 1;
 	for (i = (size_t)bits & mask; s->slots[i]; i = (i + 1) & mask)
 		if ((s->slots[i] >> REF_BITS) == bits &&
 		    record_is(record_at(s, s->slots[i]), customer, &k))
 			return 0;
-	if (block_full(s, k.len) && (error = new_block(s)) < 0)
+	if (block_full(s, k.len) && (error = new_block(s, k.len)) < 0)
 		return error;
 	rec = s->blocks[s->nblocks - 1] + s->block_used;
 	memcpy(rec, &customer, sizeof(customer));
@@ -338,4 +550,18 @@ int scli_identity_set_add(scli_identity_set *s, uint64_t hash, uint32_t customer
 	s->slots[i] = bits << REF_BITS | (ref + 1);
 	s->count++;
 	return 1;
+}
+
+int scli_identity_set_add(scli_identity_set *s, uint64_t hash, uint32_t customer,
+			  const char *transaction_id, size_t len)
+{
+	unsigned char buf[16];
+	const char *bytes;
+	size_t n;
+	uint16_t tag;
+
+	if (len > MAX_LEN)
+		return scli_error_set(SCLI_EINVALID, "a transaction id of %zu bytes", len);
+	tag = scli_identity_key(buf, &bytes, &n, transaction_id, len);
+	return scli_identity_set_add_key(s, hash, customer, tag, bytes, n);
 }

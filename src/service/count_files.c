@@ -60,34 +60,63 @@ typedef struct bytes {
 	size_t len, cap;
 } bytes;
 
+/* Room for `n` more bytes at b->p + b->len. */
+static int bytes_room(bytes *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	char *q;
+
+	if (n <= b->cap - b->len)
+		return 0;
+	while (cap - b->len < n)
+		cap *= 2;
+	if (!(q = scli_realloc(b->p, cap)))
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	b->p = q;
+	b->cap = cap;
+	return 0;
+}
+
 static int bytes_put(bytes *b, const void *p, size_t n)
 {
-	if (n > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *q;
+	int error;
 
-		while (cap - b->len < n)
-			cap *= 2;
-		if (!(q = scli_realloc(b->p, cap)))
-			return scli_error_set(SCLI_ENOMEM, "out of memory");
-		b->p = q;
-		b->cap = cap;
-	}
+	if ((error = bytes_room(b, n)) < 0)
+		return error;
 	if (n)
 		memcpy(b->p + b->len, p, n);
 	b->len += n;
 	return 0;
 }
 
+/* A record and its key, appended with one check for room. */
+static int bytes_put_record(bytes *b, const void *rec, size_t rec_len, const void *key, size_t len)
+{
+	int error;
+
+	if ((error = bytes_room(b, rec_len + len)) < 0)
+		return error;
+	memcpy(b->p + b->len, rec, rec_len);
+	memcpy(b->p + b->len + rec_len, key, len);
+	b->len += rec_len + len;
+	return 0;
+}
+
 /* ---- what a part (or a batch of rows) gives ---------------------------------- */
 
-/* One event of a customer asked for, as it goes to the shard that owns its identity;
- * its texts follow: customer id, event type (only when counted by type), transaction id. */
+/*
+ * One event of a customer asked for, as the parser hands it to the shard that
+ * owns its identity; the key of its transaction id (scli_identity_key: a UUID
+ * packed into 16 bytes) follows. Customers and types are numbers: their place
+ * among those asked for, or else in the part's own names (part_out), which the
+ * shard turns into its own numbers as it takes the record.
+ */
 typedef struct record {
-	uint64_t hash;	 /* scli_identity_hash of the identity */
-	uint32_t window; /* the window it counts in; NO_WINDOW: none (outside, other type) */
-	uint8_t customer_len, type_len;
-	uint16_t transaction_len;
+	uint64_t hash;	   /* scli_identity_hash of the identity */
+	uint32_t window;   /* the window it counts in; NO_WINDOW: none (outside, other type) */
+	uint32_t customer; /* see above */
+	uint32_t type;	   /* by event type and counted: see above; else 0 */
+	uint16_t tag, len; /* of the key */
 } record;
 
 /* A rejected row; its reason (NUL-terminated) and raw text follow. */
@@ -95,49 +124,6 @@ typedef struct reject_head {
 	uint64_t line;
 	size_t reason_len, raw_len;
 } reject_head;
-
-typedef struct part_out {
-	bytes *rec;	   /* per shard */
-	bytes rejects;	   /* reject_head + texts, in order */
-	uint64_t rows;	   /* rows read, rejected ones included */
-	uint64_t rejected; /* of them */
-	int64_t lines;	   /* line count of a part; -1: it cannot be read on its own */
-	unsigned applied;  /* shards that have applied it */
-} part_out;
-
-static void part_out_reset(part_out *o, unsigned nshards)
-{
-	unsigned s;
-
-	for (s = 0; s < nshards; s++)
-		o->rec[s].len = 0;
-	o->rejects.len = 0;
-	o->rows = o->rejected = 0;
-	o->lines = 0;
-	o->applied = 0;
-}
-
-static void part_out_free(part_out *o, unsigned nshards)
-{
-	unsigned s;
-
-	if (o->rec)
-		for (s = 0; s < nshards; s++)
-			scli_free(o->rec[s].p);
-	scli_free(o->rec);
-	scli_free(o->rejects.p);
-	memset(o, 0, sizeof(*o));
-}
-
-static int part_out_init(part_out *o, unsigned nshards)
-{
-	memset(o, 0, sizeof(*o));
-	if (!(o->rec = scli_calloc(nshards, sizeof(*o->rec))))
-		return scli_error_set(SCLI_ENOMEM, "out of memory");
-	return 0;
-}
-
-/* ---- a shard: identities, the customer and type dictionaries, the counts ------------ */
 
 /* Texts numbered in the order first seen. */
 typedef struct dict {
@@ -147,6 +133,16 @@ typedef struct dict {
 	size_t nslots;
 	uint32_t last; /* index + 1 of the text found last: rows come in runs */
 } dict;
+
+typedef struct part_out {
+	bytes *rec;	       /* per shard */
+	dict customers, types; /* the part's names, when not named in the request */
+	bytes rejects;	       /* reject_head + texts, in order */
+	uint64_t rows;	       /* rows read, rejected ones included */
+	uint64_t rejected;     /* of them */
+	int64_t lines;	       /* line count of a part; -1: it cannot be read on its own */
+	unsigned applied;      /* shards that have applied it */
+} part_out;
 
 static uint64_t text_hash(const char *s, size_t len)
 {
@@ -218,15 +214,76 @@ static int dict_get(uint32_t *idx, dict *d, const char *s, size_t len)
 	return 0;
 }
 
-static void dict_free(dict *d)
+/* Empty again, keeping the room. */
+static void dict_clear(dict *d)
 {
 	size_t i;
 
 	for (i = 0; i < d->n; i++)
 		scli_free(d->texts[i]);
+	if (d->slots)
+		memset(d->slots, 0, d->nslots * sizeof(*d->slots));
+	d->n = 0;
+	d->last = 0;
+}
+
+static void dict_free(dict *d)
+{
+	dict_clear(d);
 	scli_free(d->texts);
 	scli_free(d->slots);
 }
+
+static void part_out_reset(part_out *o, unsigned nshards)
+{
+	unsigned s;
+
+	for (s = 0; s < nshards; s++)
+		o->rec[s].len = 0;
+	dict_clear(&o->customers);
+	dict_clear(&o->types);
+	o->rejects.len = 0;
+	o->rows = o->rejected = 0;
+	o->lines = 0;
+	o->applied = 0;
+}
+
+static void part_out_free(part_out *o, unsigned nshards)
+{
+	unsigned s;
+
+	if (o->rec)
+		for (s = 0; s < nshards; s++)
+			scli_free(o->rec[s].p);
+	scli_free(o->rec);
+	dict_free(&o->customers);
+	dict_free(&o->types);
+	scli_free(o->rejects.p);
+	memset(o, 0, sizeof(*o));
+}
+
+static int part_out_init(part_out *o, unsigned nshards)
+{
+	memset(o, 0, sizeof(*o));
+	if (!(o->rec = scli_calloc(nshards, sizeof(*o->rec))))
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* ---- a shard: identities, the customer and type dictionaries, the counts ------------ */
+
+/*
+ * A shard's identities are split again by hash into PARTITIONS sets, and the
+ * records it takes wait per set until FLUSH_BYTES of them have come; then each
+ * set in turn is fetched into the cache (scli_identity_set_warm: one
+ * sequential read) and its records applied in order. A set of a 10M-event count
+ * stays within a few hundred KiB, so its adds hit the cache instead of paying a
+ * memory miss each (hundreds of nanoseconds on a virtual machine). Records of
+ * one set keep their order, which is all first-wins needs: identities in two
+ * sets are never the same.
+ */
+#define PARTITIONS 128
+#define FLUSH_BYTES (8u << 20)
 
 /* Counts per window of one (customer, event type) of a shard. */
 typedef struct series {
@@ -235,8 +292,13 @@ typedef struct series {
 } series;
 
 typedef struct shard {
-	scli_identity_set *ids;
-	dict customers, types;
+	scli_identity_pool *pool; /* the sets' memory */
+	scli_identity_set *sets[PARTITIONS];
+	bytes pending[PARTITIONS];
+	size_t pending_bytes;
+	dict customers, types; /* the shard's numbers; named ones: their place in the request */
+	uint32_t *map;	       /* a part's customer and type numbers to the shard's */
+	size_t map_cap;
 	series *series; /* open addressing by (customer, type) */
 	size_t nseries, nslots;
 	series *last;
@@ -296,16 +358,89 @@ found:
 	return 0;
 }
 
+static size_t partition_of(uint64_t hash)
+{
+	return (size_t)(hash >> 40) & (PARTITIONS - 1);
+}
+
 static void shard_free(shard *sh)
 {
 	size_t i;
 
-	scli_identity_set_free(sh->ids);
+	for (i = 0; i < PARTITIONS; i++) {
+		scli_identity_set_free(sh->sets[i]);
+		scli_free(sh->pending[i].p);
+	}
+	scli_identity_pool_free(sh->pool);
 	dict_free(&sh->customers);
 	dict_free(&sh->types);
+	scli_free(sh->map);
 	for (i = 0; i < sh->nslots; i++)
 		scli_free(sh->series[i].counts);
 	scli_free(sh->series);
+}
+
+/* ---- the window of an instant -------------------------------------------------------- */
+
+/*
+ * scli_window_index without a binary search per event: the range between the
+ * end of the first window and the start of the last is cut into cells as long
+ * as the shortest window there, and each cell knows the window it starts in;
+ * an instant's window is then its cell's or one of the next (a window is never
+ * shorter than a cell, so it is at most one further, but the loop does not
+ * rely on it). The first and last windows (cut to the range) are looked at
+ * first. For every size and zone the table has about one cell per window.
+ */
+typedef struct window_finder {
+	const int64_t *bounds; /* n + 1 */
+	size_t n;
+	int64_t cell; /* 0: no table (fewer than three windows) */
+	uint32_t *first;
+	size_t ncells;
+} window_finder;
+
+static int finder_init(window_finder *f, const int64_t *bounds, size_t n)
+{
+	size_t i, c;
+
+	memset(f, 0, sizeof(*f));
+	f->bounds = bounds;
+	f->n = n;
+	if (n < 3)
+		return 0;
+	f->cell = INT64_MAX;
+	for (i = 1; i + 1 < n; i++)
+		if (bounds[i + 1] - bounds[i] < f->cell)
+			f->cell = bounds[i + 1] - bounds[i];
+	f->ncells = (size_t)((bounds[n - 1] - bounds[1]) / f->cell) + 1;
+	if (!(f->first = scli_calloc(f->ncells, sizeof(*f->first))))
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	for (c = 0, i = 1; c < f->ncells; c++) {
+		int64_t start = bounds[1] + (int64_t)c * f->cell;
+
+		while (i + 1 < n && bounds[i + 1] <= start)
+			i++;
+		f->first[c] = (uint32_t)i;
+	}
+	return 0;
+}
+
+/* The window i with bounds[i] <= t < bounds[i + 1]; n if none. */
+static size_t finder_find(const window_finder *f, int64_t t)
+{
+	const int64_t *b = f->bounds;
+	size_t i;
+
+	if (!f->cell)
+		return scli_window_index(b, f->n, t);
+	if (t < b[1])
+		return t >= b[0] ? 0 : f->n;
+	if (t >= b[f->n - 1])
+		return t < b[f->n] ? f->n - 1 : f->n;
+	i = f->first[(t - b[1]) / f->cell];
+	while (t >= b[i + 1])
+		i++;
+	return i;
 }
 
 /* ---- the whole count ------------------------------------------------------------ */
@@ -314,7 +449,7 @@ typedef struct count_files {
 	const scli_collector_kind *kind;
 	const scli_count_sources_options *opts;
 	scli_count_sources_report *report;
-	const int64_t *bounds;
+	window_finder windows;
 	size_t nwindows;
 	const char *const *customers, *const *types; /* sorted, unique; none: all */
 	size_t ncustomers, ntypes;
@@ -323,7 +458,7 @@ typedef struct count_files {
 	unsigned nshards;
 	shard *shards;
 	size_t part_bytes;
-	atomic_size_t memory; /* bytes the identity sets hold (and reserve) */
+	atomic_size_t memory; /* bytes the shards' pools hold (and reserve) */
 	atomic_size_t peak;
 	const char *source; /* the source being read, for rejects */
 } count_files;
@@ -333,37 +468,51 @@ static int compare_text(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static bool in_list(const char *const *list, size_t n, const char *s)
+/* The place of `s` in `list` (sorted), or -1. */
+static ptrdiff_t find(const char *const *list, size_t n, const char *s)
 {
-	return bsearch(&s, list, n, sizeof(*list), compare_text) != NULL;
+	const char *const *hit = bsearch(&s, list, n, sizeof(*list), compare_text);
+
+	return hit ? hit - list : -1;
 }
 
 /* An event read: a record for its shard when its customer is asked for. */
 static int take_event(part_out *o, const count_files *cf, const scli_event *ev)
 {
+	unsigned char packed[16];
+	const char *key;
+	size_t w, len;
+	ptrdiff_t at = 0;
 	record r;
 	bytes *b;
-	size_t w;
 	int error;
 
-	if (cf->ncustomers && !in_list(cf->customers, cf->ncustomers, ev->customer_id))
-		return 0;
+	if (cf->ncustomers) {
+		if ((at = find(cf->customers, cf->ncustomers, ev->customer_id)) < 0)
+			return 0;
+		r.customer = (uint32_t)at;
+	} else if ((error = dict_get(&r.customer, &o->customers, ev->customer_id,
+				     ev->customer_id_len)) < 0) {
+		return error;
+	}
 	r.window = NO_WINDOW;
-	if (cf->nwindows && (!cf->ntypes || in_list(cf->types, cf->ntypes, ev->event_type)) &&
-	    (w = scli_window_index(cf->bounds, cf->nwindows, ev->ts_us)) < cf->nwindows)
+	r.type = 0;
+	if (cf->nwindows &&
+	    (!cf->ntypes || (at = find(cf->types, cf->ntypes, ev->event_type)) >= 0) &&
+	    (w = finder_find(&cf->windows, ev->ts_us)) < cf->nwindows) {
 		r.window = (uint32_t)w;
+		if (cf->by_type && cf->ntypes)
+			r.type = (uint32_t)at;
+		else if (cf->by_type && (error = dict_get(&r.type, &o->types, ev->event_type,
+							  ev->event_type_len)) < 0)
+			return error;
+	}
 	r.hash = scli_identity_hash(cf->seed, ev->customer_id, ev->customer_id_len,
 				    ev->transaction_id, ev->transaction_id_len);
-	r.customer_len = (uint8_t)ev->customer_id_len;
-	r.type_len = cf->by_type && r.window != NO_WINDOW ? (uint8_t)ev->event_type_len : 0;
-	r.transaction_len = ev->transaction_id_len;
+	r.tag = scli_identity_key(packed, &key, &len, ev->transaction_id, ev->transaction_id_len);
+	r.len = (uint16_t)len;
 	b = &o->rec[(uint32_t)(r.hash >> 32) % cf->nshards];
-	if ((error = bytes_put(b, &r, sizeof(r))) < 0 ||
-	    (error = bytes_put(b, ev->customer_id, r.customer_len)) < 0 ||
-	    (error = bytes_put(b, ev->event_type, r.type_len)) < 0 ||
-	    (error = bytes_put(b, ev->transaction_id, r.transaction_len)) < 0)
-		return error;
-	return 0;
+	return bytes_put_record(b, &r, sizeof(r), key, len);
 }
 
 static int take_reject(part_out *o, const scli_reject *rej)
@@ -425,80 +574,151 @@ static void note_memory(count_files *cf, size_t now)
 		;
 }
 
-/* The record at `at` of `b`, its texts, and where the next one starts. */
-static size_t record_read(record *r, const char **text, const bytes *b, size_t at)
+/* Reserve `need` more bytes for identity sets; 0, or over_budget. */
+static int budget_take(count_files *cf, size_t need)
 {
-	memcpy(r, b->p + at, sizeof(*r));
-	*text = b->p + at + sizeof(*r);
-	return at + sizeof(*r) + r->customer_len + r->type_len + r->transaction_len;
+	size_t now = atomic_fetch_add(&cf->memory, need) + need, limit = cf->opts->memory_limit;
+
+	if (limit && now > limit) {
+		atomic_fetch_sub(&cf->memory, need);
+		return over_budget(cf);
+	}
+	note_memory(cf, now);
+	return 0;
 }
 
-/* Records looked at ahead of the one applied: a miss in the identity set's table costs
- * hundreds of nanoseconds, so the next ones are fetched while this one is applied. */
-#define PREFETCH_AHEAD 12
-
-/* Apply shard `s`'s records of `o` in order: keep new identities, count the counted ones;
- * how many records there were into `*applied` (may be NULL). */
-static int apply_part(count_files *cf, unsigned s, const part_out *o, size_t *applied)
+/* The record at `at` of `b`, its key, and where the next one starts. */
+static size_t record_read(record *r, const char **key, const char *p, size_t at)
 {
-	shard *sh = &cf->shards[s];
-	const bytes *b = &o->rec[s];
-	size_t at = 0, ahead = 0, limit = cf->opts->memory_limit;
+	memcpy(r, p + at, sizeof(*r));
+	*key = p + at + sizeof(*r);
+	return at + sizeof(*r) + r->len;
+}
+
+/* Records looked at ahead of the one applied, so that their misses overlap. */
+#define PREFETCH_AHEAD 16
+
+/* Apply the records waiting for set `p` of shard `sh`, in order. */
+static int flush_set(count_files *cf, shard *sh, size_t p)
+{
+	scli_identity_set *set = sh->sets[p];
+	const bytes *b = &sh->pending[p];
+	size_t at = 0, ahead = 0;
 	unsigned k;
 	int error, added;
 
-	if (applied)
-		*applied = 0;
+	scli_identity_set_warm(set);
 	for (k = 0; k < PREFETCH_AHEAD && ahead < b->len; k++) {
+		const char *key;
 		record r;
-		const char *text;
 
-		ahead = record_read(&r, &text, b, ahead);
-		scli_identity_set_prefetch(sh->ids, r.hash);
+		ahead = record_read(&r, &key, b->p, ahead);
+		scli_identity_set_prefetch(set, r.hash);
 	}
 	while (at < b->len) {
-		const char *text, *tx;
-		size_t grow, before, now;
-		uint32_t customer, type = 0;
+		size_t grow, before;
 		series *ser = NULL;
+		const char *key;
 		record r;
 
 		if (ahead < b->len) {
-			ahead = record_read(&r, &text, b, ahead);
-			scli_identity_set_prefetch(sh->ids, r.hash);
+			ahead = record_read(&r, &key, b->p, ahead);
+			scli_identity_set_prefetch(set, r.hash);
 		}
-		at = record_read(&r, &text, b, at);
-		if (applied)
-			++*applied;
-		tx = text + r.customer_len + r.type_len;
-		if ((error = dict_get(&customer, &sh->customers, text, r.customer_len)) < 0)
-			return error;
+		at = record_read(&r, &key, b->p, at);
 		/* the memory the set may take is reserved before it is taken */
-		grow = scli_identity_set_growth(sh->ids, r.transaction_len);
-		before = scli_identity_set_bytes(sh->ids);
-		if (grow) {
-			now = atomic_fetch_add(&cf->memory, grow) + grow;
-			if (limit && now > limit) {
-				atomic_fetch_sub(&cf->memory, grow);
-				return over_budget(cf);
-			}
-			note_memory(cf, now);
-		}
-		added = scli_identity_set_add(sh->ids, r.hash, customer, tx, r.transaction_len);
+		if ((grow = scli_identity_set_growth(set, r.len)) &&
+		    (error = budget_take(cf, grow)) < 0)
+			return error;
+		before = scli_identity_pool_bytes(sh->pool);
+		added = scli_identity_set_add_key(set, r.hash, r.customer, r.tag, key, r.len);
 		if (grow)
 			atomic_fetch_sub(&cf->memory,
-					 grow - (scli_identity_set_bytes(sh->ids) - before));
+					 grow - (scli_identity_pool_bytes(sh->pool) - before));
 		if (added < 0)
 			return added;
 		if (!added || r.window == NO_WINDOW)
 			continue;
-		if (cf->by_type &&
-		    (error = dict_get(&type, &sh->types, text + r.customer_len, r.type_len)) < 0)
-			return error;
-		if ((error = series_get(&ser, sh, customer, type, cf->nwindows)) < 0)
+		if ((error = series_get(&ser, sh, r.customer, r.type, cf->nwindows)) < 0)
 			return error;
 		ser->counts[r.window]++;
 	}
+	return 0;
+}
+
+/* Every set's waiting records applied. */
+static int flush_shard(count_files *cf, shard *sh)
+{
+	size_t p;
+	int error;
+
+	for (p = 0; p < PARTITIONS; p++) {
+		if (sh->pending[p].len && (error = flush_set(cf, sh, p)) < 0)
+			return error;
+		sh->pending[p].len = 0;
+	}
+	sh->pending_bytes = 0;
+	return 0;
+}
+
+/* `n` names of a part (customers or types) as the shard's numbers, into sh->map + `at`. */
+static int map_names(shard *sh, dict *mine, const dict *theirs, size_t at)
+{
+	size_t i;
+	int error;
+
+	for (i = 0; i < theirs->n; i++)
+		if ((error = dict_get(&sh->map[at + i], mine, theirs->texts[i],
+				      strlen(theirs->texts[i]))) < 0)
+			return error;
+	return 0;
+}
+
+/*
+ * Take shard `s`'s records of `o`, in order: their numbers made the shard's, each waits with
+ * its set's; past FLUSH_BYTES every set applies what waits. `*taken`: how many (may be NULL).
+ */
+static int apply_part(count_files *cf, unsigned s, const part_out *o, size_t *taken)
+{
+	shard *sh = &cf->shards[s];
+	const bytes *b = &o->rec[s];
+	size_t at = 0, nc = o->customers.n, nt = o->types.n, n = 0;
+	int error;
+
+	if (nc + nt > sh->map_cap) {
+		uint32_t *map = scli_realloc(sh->map, (nc + nt) * sizeof(*map));
+
+		if (!map)
+			return scli_error_set(SCLI_ENOMEM, "out of memory");
+		sh->map = map;
+		sh->map_cap = nc + nt;
+	}
+	if ((error = map_names(sh, &sh->customers, &o->customers, 0)) < 0 ||
+	    (error = map_names(sh, &sh->types, &o->types, nc)) < 0)
+		return error;
+	while (at < b->len) {
+		const char *key;
+		size_t p, next;
+		record r;
+		bytes *q;
+
+		next = record_read(&r, &key, b->p, at);
+		if (!cf->ncustomers)
+			r.customer = sh->map[r.customer];
+		if (cf->by_type && !cf->ntypes && r.window != NO_WINDOW)
+			r.type = sh->map[nc + r.type];
+		p = partition_of(r.hash);
+		q = &sh->pending[p];
+		if ((error = bytes_put_record(q, &r, sizeof(r), key, r.len)) < 0)
+			return error;
+		sh->pending_bytes += next - at;
+		at = next;
+		n++;
+	}
+	if (taken)
+		*taken = n;
+	if (sh->pending_bytes >= FLUSH_BYTES)
+		return flush_shard(cf, sh);
 	return 0;
 }
 
@@ -678,20 +898,25 @@ static void reserve_for_file(count_files *cf, unsigned t, size_t in_first, const
 {
 	shard *sh = &cf->shards[t];
 	double rate = (double)in_first / (double)ph->parts[0].end;
-	size_t want = (size_t)(rate * (double)ph->size * 1.05) + scli_identity_set_size(sh->ids);
-	size_t need = scli_identity_set_reserve_growth(sh->ids, want), before, now;
-	size_t limit = cf->opts->memory_limit;
+	size_t per_set = (size_t)(rate * (double)ph->size * 1.05 / PARTITIONS) + 16, p;
 
-	if (!need || want > SCLI_IDENTITY_SET_MAX)
+	if (per_set > SCLI_IDENTITY_SET_MAX / 2)
 		return;
-	now = atomic_fetch_add(&cf->memory, need) + need;
-	if ((!limit || now <= limit) && (before = scli_identity_set_bytes(sh->ids),
-					 scli_identity_set_reserve(sh->ids, want) == 0)) {
-		note_memory(cf, now);
-		atomic_fetch_sub(&cf->memory, need - (scli_identity_set_bytes(sh->ids) - before));
-		return;
+	for (p = 0; p < PARTITIONS; p++) {
+		scli_identity_set *set = sh->sets[p];
+		size_t want = per_set + scli_identity_set_size(set);
+		size_t grow = scli_identity_set_reserve_growth(set, want);
+		size_t before = scli_identity_pool_bytes(sh->pool);
+
+		/* not past the limit: the sets then grow as they go, and meet it there */
+		if (grow && budget_take(cf, grow) < 0)
+			break;
+		if (grow && scli_identity_set_reserve(set, want) < 0)
+			scli_error_clear();
+		if (grow)
+			atomic_fetch_sub(&cf->memory,
+					 grow - (scli_identity_pool_bytes(sh->pool) - before));
 	}
-	atomic_fetch_sub(&cf->memory, need);
 	scli_error_clear();
 }
 
@@ -990,7 +1215,8 @@ static int hand_over(count_files *cf, scli_count_build *b)
 	for (s = 0; s < cf->nshards; s++) {
 		shard *sh = &cf->shards[s];
 
-		cf->report->identities += scli_identity_set_size(sh->ids);
+		for (i = 0; i < PARTITIONS; i++)
+			cf->report->identities += scli_identity_set_size(sh->sets[i]);
 		for (i = 0; i < sh->nslots; i++) {
 			const series *ser = &sh->series[i];
 
@@ -1003,6 +1229,29 @@ static int hand_over(count_files *cf, scli_count_build *b)
 					return error;
 		}
 	}
+	return 0;
+}
+
+/* Empty sets; the names asked for numbered as in the request, so records can carry those. */
+static int shard_init(count_files *cf, shard *sh)
+{
+	uint32_t idx;
+	size_t i;
+	int error;
+
+	if ((error = scli_identity_pool_new(&sh->pool)) < 0)
+		return error;
+	for (i = 0; i < PARTITIONS; i++)
+		if ((error = scli_identity_set_new_pooled(&sh->sets[i], sh->pool)) < 0)
+			return error;
+	atomic_fetch_add(&cf->memory, scli_identity_pool_bytes(sh->pool));
+	for (i = 0; i < cf->ncustomers; i++)
+		if ((error = dict_get(&idx, &sh->customers, cf->customers[i],
+				      strlen(cf->customers[i]))) < 0)
+			return error;
+	for (i = 0; cf->by_type && i < cf->ntypes; i++)
+		if ((error = dict_get(&idx, &sh->types, cf->types[i], strlen(cf->types[i]))) < 0)
+			return error;
 	return 0;
 }
 
@@ -1031,6 +1280,7 @@ int scli_service_count_sources(scli_count_result **out, scli_count_sources_repor
 {
 	static const scli_count_sources_options defaults = {0};
 	scli_count_build *b = NULL;
+	const int64_t *bounds;
 	count_files cf = {0};
 	unsigned s;
 	size_t i;
@@ -1052,20 +1302,23 @@ int scli_service_count_sources(scli_count_result **out, scli_count_sources_repor
 	if ((error = scli_count_build_start(&b, req, "files")) < 0 ||
 	    (error = scli_count_build_prepare(b, req)) < 0)
 		goto done;
-	cf.bounds = scli_count_build_bounds(b, &cf.nwindows);
+	bounds = scli_count_build_bounds(b, &cf.nwindows);
+	if (cf.nwindows && (error = finder_init(&cf.windows, bounds, cf.nwindows)) < 0)
+		goto done;
 	scli_count_build_names(b, &cf.customers, &cf.ncustomers, &cf.types, &cf.ntypes);
 	cf.by_type = req->by_event_type;
 	if (!(cf.shards = scli_calloc(cf.nshards, sizeof(*cf.shards)))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (s = 0; s < cf.nshards; s++) {
-		if ((error = scli_identity_set_new(&cf.shards[s].ids)) < 0)
+	for (s = 0; s < cf.nshards; s++)
+		if ((error = shard_init(&cf, &cf.shards[s])) < 0)
 			goto done;
-		atomic_fetch_add(&cf.memory, scli_identity_set_bytes(cf.shards[s].ids));
-	}
 	for (i = 0; i < n; i++)
 		if ((error = count_source(&cf, paths[i])) < 0)
+			goto done;
+	for (s = 0; s < cf.nshards; s++)
+		if ((error = flush_shard(&cf, &cf.shards[s])) < 0)
 			goto done;
 	if ((error = hand_over(&cf, b)) < 0)
 		goto done;
@@ -1075,6 +1328,7 @@ done:
 	for (s = 0; cf.shards && s < cf.nshards; s++)
 		shard_free(&cf.shards[s]);
 	scli_free(cf.shards);
+	scli_free(cf.windows.first);
 	scli_count_build_free(b);
 	return error;
 }

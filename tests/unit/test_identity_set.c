@@ -139,6 +139,60 @@ static void test_reserve(void **state)
 	scli_identity_set_free(s);
 }
 
+/* Sets in a pool: the same answers; growth() is the pool's, an upper bound on what it takes. */
+static void test_pooled(void **state)
+{
+	scli_identity_pool *pool = NULL;
+	scli_identity_set *sets[8] = {NULL};
+	char txn[64];
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(scli_identity_pool_new(&pool), 0);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(scli_identity_set_new_pooled(&sets[i], pool), 0);
+	for (i = 0; i < 200000; i++) {
+		scli_identity_set *s = sets[i % 8];
+		size_t before = scli_identity_pool_bytes(pool), grow;
+
+		if (i % 2)
+			snprintf(txn, sizeof(txn), "%08x-0000-4000-8000-%012x", i * 2654435761u, i);
+		else
+			snprintf(txn, sizeof(txn), "transaction-%u", i);
+		grow = scli_identity_set_growth(s, strlen(txn));
+		assert_int_equal(add(s, i % 3, txn), 1);
+		assert_true(scli_identity_pool_bytes(pool) - before <= grow);
+		if (i == 1000) { /* a reservation: the pool grows by at most what it said */
+			before = scli_identity_pool_bytes(pool);
+			grow = scli_identity_set_reserve_growth(s, 50000);
+			assert_int_equal(scli_identity_set_reserve(s, 50000), 0);
+			assert_true(scli_identity_pool_bytes(pool) - before <= grow);
+		}
+	}
+	for (i = 0; i < 200000; i += 5) {
+		if (i % 2)
+			snprintf(txn, sizeof(txn), "%08x-0000-4000-8000-%012x", i * 2654435761u, i);
+		else
+			snprintf(txn, sizeof(txn), "transaction-%u", i);
+		assert_int_equal(add(sets[i % 8], i % 3, txn), 0);
+		assert_int_equal(add(sets[(i + 1) % 8], i % 3, txn),
+				 1); /* another set: not there */
+	}
+	assert_int_equal(add(sets[0], 0, "x"), 1);
+	assert_int_equal(scli_identity_set_add(sets[0], 1, 0, "y", 1), 1);
+	{ /* a text longer than a pooled set's blocks */
+		static char big[32767];
+
+		memset(big, 'b', sizeof(big));
+		assert_int_equal(scli_identity_set_add(sets[1], 9, 0, big, sizeof(big)), 1);
+		assert_int_equal(scli_identity_set_add(sets[1], 9, 0, big, sizeof(big)), 0);
+	}
+	for (i = 0; i < 8; i++)
+		scli_identity_set_free(sets[i]);
+	scli_identity_pool_free(pool);
+	scli_identity_pool_free(NULL);
+}
+
 static void test_limits_and_hash(void **state)
 {
 	scli_identity_set *s = NULL;
@@ -161,9 +215,10 @@ static void test_limits_and_hash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_new_and_again), cmocka_unit_test(test_uuids),
-	    cmocka_unit_test(test_collisions),	  cmocka_unit_test(test_growth),
-	    cmocka_unit_test(test_reserve),	  cmocka_unit_test(test_limits_and_hash),
+	    cmocka_unit_test(test_new_and_again),   cmocka_unit_test(test_uuids),
+	    cmocka_unit_test(test_collisions),	    cmocka_unit_test(test_growth),
+	    cmocka_unit_test(test_reserve),	    cmocka_unit_test(test_pooled),
+	    cmocka_unit_test(test_limits_and_hash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
