@@ -817,6 +817,7 @@ typedef struct phase {
 	size_t nslots;
 	size_t next_parse, limit; /* parts from limit on are read by one collector after */
 	size_t *applied;	  /* per shard: the next part to apply */
+	bool *applying;		  /* per shard: a thread is applying its next part */
 	uint64_t line_base;	  /* shard 0: the line the next part to apply starts at */
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
@@ -920,36 +921,66 @@ static void reserve_for_file(count_files *cf, unsigned t, size_t in_first, const
 	scli_error_clear();
 }
 
-/* Shard `t`'s thread: apply the parts in order as they are ready, parse the next meanwhile. */
-static void run_shard(phase *ph, unsigned t)
+/* The next part of shard `s` ready to be applied, its slot into `*slot`; false if none. */
+static bool apply_ready(const phase *ph, unsigned s, size_t *slot)
+{
+	size_t k = ph->applied[s], i = k % ph->nslots;
+
+	*slot = i;
+	return !ph->applying[s] && k < ph->limit && ph->state[i] == SLOT_READY &&
+	       ph->slot_part[i] == k;
+}
+
+/* Whether every shard has applied every part before the limit. */
+static bool all_applied(const phase *ph)
+{
+	unsigned s;
+
+	for (s = 0; s < ph->cf->nshards; s++)
+		if (ph->applied[s] < ph->limit)
+			return false;
+	return true;
+}
+
+/*
+ * A reading thread (`t` only spreads them over the shards): apply the next ready part of a
+ * shard no other thread is applying, else parse the next part, else wait. A shard's parts are
+ * applied in order, by one thread at a time (the lock hands its data from one to the next), but
+ * by any: a thread the system stops for a while holds up no shard but the one it is applying.
+ */
+static void run_worker(phase *ph, unsigned t)
 {
 	count_files *cf = ph->cf;
 	char *buf = NULL;
+	unsigned n = cf->nshards, d, s;
+	size_t i;
 	int error;
 
 	pthread_mutex_lock(&ph->lock);
-	while (!ph->failed && ph->applied[t] < ph->limit) {
-		size_t k = ph->applied[t], i = k % ph->nslots;
-
-		if (ph->state[i] == SLOT_READY && ph->slot_part[i] == k) {
+	while (!ph->failed && !all_applied(ph)) {
+		for (d = 0; d < n; d++)
+			if (apply_ready(ph, s = (t + d) % n, &i))
+				break;
+		if (d < n) {
 			part_out *o = &ph->slots[i];
+			size_t k = ph->applied[s], in_part;
 
-			size_t in_part;
-
+			ph->applying[s] = true;
 			pthread_mutex_unlock(&ph->lock);
-			error = apply_part(cf, t, o, &in_part);
+			error = apply_part(cf, s, o, &in_part);
 			if (error == 0 && k == 0)
-				reserve_for_file(cf, t, in_part, ph);
-			if (error == 0 && t == 0 &&
+				reserve_for_file(cf, s, in_part, ph);
+			if (error == 0 && s == 0 &&
 			    (error = deliver(cf, o, ph->line_base - 1)) == 0)
 				ph->line_base += (uint64_t)o->lines;
 			pthread_mutex_lock(&ph->lock);
+			ph->applying[s] = false;
 			if (error < 0) {
 				phase_fail(ph, error);
 				break;
 			}
-			ph->applied[t]++;
-			if (++o->applied == cf->nshards)
+			ph->applied[s]++;
+			if (++o->applied == n)
 				ph->state[i] = SLOT_EMPTY;
 			pthread_cond_broadcast(&ph->changed);
 			continue;
@@ -992,7 +1023,7 @@ static void *shard_main(void *p)
 {
 	shard_thread *st = p;
 
-	run_shard(st->ph, st->t);
+	run_worker(st->ph, st->t);
 	return NULL;
 }
 
@@ -1116,11 +1147,12 @@ static int count_in_parts(count_files *cf, scli_source *src, int64_t size)
 	ph.first = first;
 	ph.limit = ph.nparts;
 	ph.line_base = 1;
-	ph.nslots = 2 * (size_t)cf->nshards + 2;
+	ph.nslots = 4 * (size_t)cf->nshards + 2;
 	if (!(ph.slots = scli_calloc(ph.nslots, sizeof(*ph.slots))) ||
 	    !(ph.state = scli_calloc(ph.nslots, sizeof(*ph.state))) ||
 	    !(ph.slot_part = scli_calloc(ph.nslots, sizeof(*ph.slot_part))) ||
 	    !(ph.applied = scli_calloc(cf->nshards, sizeof(*ph.applied))) ||
+	    !(ph.applying = scli_calloc(cf->nshards, sizeof(*ph.applying))) ||
 	    !(threads = scli_calloc(cf->nshards, sizeof(*threads)))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
@@ -1145,7 +1177,7 @@ static int count_in_parts(count_files *cf, scli_source *src, int64_t size)
 		}
 		started = t;
 	}
-	run_shard(&ph, 0);
+	run_worker(&ph, 0);
 	for (t = 1; t <= started; t++)
 		pthread_join(threads[t].id, NULL);
 	if (ph.failed) {
@@ -1173,6 +1205,7 @@ done:
 	scli_free(ph.state);
 	scli_free(ph.slot_part);
 	scli_free(ph.applied);
+	scli_free(ph.applying);
 	scli_free(ph.parts);
 	scli_free(threads);
 	scli_collector_free(tail_col);
