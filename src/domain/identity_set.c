@@ -39,16 +39,16 @@
 
 /*
  * A pool: memory for the tables and blocks of many sets, carved out of chunks
- * that double from 64 KiB to 8 MiB (those from 4 MiB on aligned to huge
+ * that double from 64 KiB to 32 MiB (those from 4 MiB on aligned to huge
  * pages), and given back only when the pool is freed
  * (a table a set outgrows is kept for the next one of its size). A count keeps
  * hundreds of small sets; with pages of their own each would fault in its 4
  * KiB pages one by one, which on a virtual machine costs more than using them.
  */
 #define POOL_FIRST_CHUNK (UINT64_C(64) << 10)
-#define POOL_CHUNK (UINT64_C(8) << 20)
+#define POOL_CHUNK (UINT64_C(32) << 20)
 #define POOL_ALIGN (UINT64_C(2) << 20)
-#define POOL_BLOCK_MAX (UINT64_C(256) << 10) /* a pooled set's blocks double up to this */
+#define POOL_BLOCK_MAX (UINT64_C(64) << 10) /* a pooled set's blocks double up to this */
 #define POOL_SIZES 40			     /* free tables by log2 of their bytes */
 
 struct scli_identity_pool {
