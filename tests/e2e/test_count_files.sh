@@ -214,6 +214,9 @@ expect_out_has "acme,2021-11-07T00:00:00Z,6,false" "counted from the file"
 SCLI_DATABASE="postgresql://nobody@127.0.0.1:1/nothing" run count --collector csv --config "$WORK/dst.csv" --from 2021-11-07 --to 2021-11-08
 expect_rc 0 "nor an unreachable SCLI_DATABASE"
 expect_eq "$(ls -A "$WORK/empty")" "" "no scli.db (or any file) created"
+SCLI_COLLECTOR=csv SCLI_CONFIG="$WORK/dst.csv" run --database "sqlite:$WORK/empty/none.db" count --from 2021-11-07 --to 2021-11-08
+expect_rc 1 "load's SCLI_COLLECTOR and SCLI_CONFIG do not make count read files"
+expect_err_has "does not exist" "count asked the database"
 cd "$WORK" || exit 1
 
 # --- the memory limit: a clear error, not a crash ------------------------------------------------------
