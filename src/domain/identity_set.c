@@ -49,7 +49,7 @@
 #define POOL_CHUNK (UINT64_C(32) << 20)
 #define POOL_ALIGN (UINT64_C(2) << 20)
 #define POOL_BLOCK_MAX (UINT64_C(64) << 10) /* a pooled set's blocks double up to this */
-#define POOL_SIZES 40			     /* free tables by log2 of their bytes */
+#define POOL_SIZES 40			    /* free tables by log2 of their bytes */
 
 struct scli_identity_pool {
 	char **chunks; /* as allocated (a chunk's memory starts at the next POOL_ALIGN) */

@@ -77,7 +77,7 @@ typedef struct csv_collector {
 	int unterminated; /* a quoted field still open at the end of input */
 	int resumed;	  /* cut to its first line, the rest put back (row_resume) */
 	uint64_t row_line;
-	char *raw; /* original text, SCLI_CSV_ROW_MAX + 1 bytes */
+	char *raw;    /* original text, SCLI_CSV_ROW_MAX + 1 bytes */
 	char *raw_at; /* the row's raw text: raw, or a plain line where it lies in in.buf */
 	size_t raw_len;
 	size_t first_text, first_end; /* raw offsets: end of the first line's text and
