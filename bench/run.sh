@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bench/run.sh quick|full — scli against its peers, measured side by side in one run (issue 14).
+# bench/run.sh quick|full|files — scli against its peers, measured side by side in one run (issue 14).
 #
 #   quick  100k events, 3 runs each (a smoke run; CI may run it without judging the numbers)
 #   full   1M and 10M events: 3 runs per figure at 1M, 1 run per figure at 10M (RUNS_LARGE);
 #          within 45 minutes on a 2-core machine with the schema-4 storage
+#   files  1M and 10M events, part 0 only (count straight from the files, no database): minutes
 #
 # Overrides (environment):
 #   SIZES="1000000 3000000"  events per size (a custom run: the results file gets "-custom")
@@ -14,6 +15,8 @@
 #                            JSON peak RSS and PREV_BUILD only at sizes <= N (default 1000000)
 #   SORTED_LARGE=0           skip the time-ordered PostgreSQL load at sizes > LARGE (default: run it)
 #   KILL=0                   skip the kill-and-resume figure
+#   FILES_RUNS=N             runs of each count from a file, scli's and DuckDB's alternating (part 0;
+#                            default 5, medians kept)
 #   BUILD=dir                the scli and scli-gen measured (default build)
 #   PREV_BUILD=dir           a build of the previous design: its first loads measured in the same run
 #                            (sizes <= EXTRAS_MAX), labelled "previous design"
@@ -21,6 +24,11 @@
 #                            the newest file in bench/results/ with rows of that size)
 #
 # Measured, per size (the same generated file for every peer, and a time-ordered copy of it):
+#   0. Count straight from the file (issue 18): `scli count --collector csv --config FILE`, the heaviest
+#      customer over 30 days, process wall (median of FILES_RUNS), CPU time and peak RSS, against
+#      DuckDB scanning the same file on the fly for the same answer (bench/duckdb_count.mjs, one query
+#      per process: in-process query time, the process's CPU time and peak RSS), the runs of both
+#      alternating; the totals must be equal.
 #   1. PostgreSQL first load, random and time order: scli load vs psql \copy of the same file into an
 #      UNLOGGED table with no index (the ceiling); the plain-SQL idempotent path (baseline) and
 #      --connections 1 at small sizes.
@@ -53,9 +61,9 @@ root=$(cd "$here/.." && pwd)
 mode=${1:-quick}
 case "$mode" in
 quick) default_sizes="100000" ;;
-full) default_sizes="1000000 10000000" ;;
+full | files) default_sizes="1000000 10000000" ;;
 *)
-	echo "usage: bench/run.sh quick|full" >&2
+	echo "usage: bench/run.sh quick|full|files" >&2
 	exit 2
 	;;
 esac
@@ -78,10 +86,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # --- a private PostgreSQL server for the whole run, with PostgreSQL's defaults (fsync on) ---
-if [ -z "${SCLI_BENCH_PG:-}" ]; then
+if [ "$mode" = files ]; then
+	SCLI_BENCH_PG=none # part 0 needs no database
+elif [ -z "${SCLI_BENCH_PG:-}" ]; then
 	SCLI_BENCH_PG=1 SCLI_PG_DURABLE=1 exec "$root/tests/support/with-postgres.sh" bash "$0" "$@"
 fi
-: "${SCLI_TEST_PG:?}"
+[ "$mode" = files ] || : "${SCLI_TEST_PG:?}"
 BENCH_T0=$(date +%s)
 
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
@@ -107,6 +117,9 @@ LARGE=${LARGE:-1000000}
 EXTRAS_MAX=${EXTRAS_MAX:-1000000}
 SORTED_LARGE=${SORTED_LARGE:-1}
 KILL=${KILL:-1}
+FILES_RUNS=${FILES_RUNS:-5}
+only_files=0
+[ "$mode" != files ] || only_files=1
 [ "$SIZES" = "$default_sizes" ] || mode="$mode-custom"
 
 WORK=$(mktemp -d /tmp/scli-bench.XXXXXX)
@@ -296,14 +309,76 @@ for n in $SIZES; do
 	# fraction digits, trailing zeros dropped, always +00) in the last of four comma-free fields;
 	# byte order sorts them by time ('+' sorts below the digits, so 07+00 < 07.45+00 < 07.5+00),
 	# and the check below proves it on a parsed, zero-padded key.
-	LC_ALL=C sort -s -t, -k4,4 -S 25% -T "$WORK" "$csv" >"$sorted"
-	awk -F, '{split($4, a, /[.+]/); f = (a[3] != "") ? substr(a[2] "000", 1, 3) : "000"
-		if (a[3] == "") f = "000"; k = a[1] "." f
-		if (k < prev) {print "not in time order at line " NR ": " $0; exit 1}; prev = k}' "$sorted" >&2 ||
-		die "the time-ordered copy is not in time order"
-	[ "$(wc -l <"$sorted")" -eq "$(wc -l <"$csv")" ] || die "the time-ordered copy lost lines"
+	if [ "$only_files" = 1 ]; then
+		: >"$sorted" # part 0 reads the random-order file only
+	else
+		LC_ALL=C sort -s -t, -k4,4 -S 25% -T "$WORK" "$csv" >"$sorted"
+		awk -F, '{split($4, a, /[.+]/); f = (a[3] != "") ? substr(a[2] "000", 1, 3) : "000"
+			if (a[3] == "") f = "000"; k = a[1] "." f
+			if (k < prev) {print "not in time order at line " NR ": " $0; exit 1}; prev = k}' "$sorted" >&2 ||
+			die "the time-ordered copy is not in time order"
+		[ "$(wc -l <"$sorted")" -eq "$(wc -l <"$csv")" ] || die "the time-ordered copy lost lines"
+	fi
 	chmod 644 "$csv" "$sorted"
 	phase "$n: generate and sort"
+
+	# 0. count straight from the file: no database, the same query as DuckDB's scan. The runs of
+	# both alternate (scli, DuckDB, scli, ...) so that other work on the machine weighs on both
+	# alike; each side's CPU time (user + sys) is reported too, which that work hardly changes.
+	files_heavy=$(awk -F, '{c[$1]++} END {for (k in c) if (c[k] > m) {m = c[k]; h = k}; print h}' "$csv")
+	files_q=(count --collector csv --config "$csv" --customer "$files_heavy" --from 2021-03-01T00:00:00Z --to 2021-03-31T00:00:00Z --format csv)
+	has_duck=0
+	if [ -d "$DUCK/node_modules/@duckdb/node-api" ]; then
+		has_duck=1
+		cp "$here/duckdb_count.mjs" "$DUCK/"
+	fi
+	t=() c=() dt=() dc=()
+	files_rss=0 duck_rss=0 duck_total=""
+	for _ in $(seq "$FILES_RUNS"); do
+		t0=$(now)
+		/usr/bin/time -f '%M %U %S' -o "$WORK/files.time" "$SCLI" "${files_q[@]}" >/dev/null 2>"$WORK/timed.err" ||
+			die "failed: scli ${files_q[*]} — $(tail -3 "$WORK/timed.err")"
+		t+=("$(since "$t0")")
+		read -r k u sy <"$WORK/files.time"
+		c+=("$(echo "$u + $sy" | bc -l)")
+		[ "$k" -le "$files_rss" ] || files_rss=$k
+		if [ "$has_duck" = 1 ]; then
+			dj=$(/usr/bin/time -f '%M %U %S' -o "$WORK/duck.time" node "$DUCK/duckdb_count.mjs" "$csv" \
+				"$files_heavy" 2021-03-01T00:00:00Z 2021-03-31T00:00:00Z 1)
+			dt+=("$(sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p' <<<"$dj" | awk '{print $1 / 1000}')")
+			duck_total=$(sed -n 's/.*"total":\([0-9]*\).*/\1/p' <<<"$dj")
+			read -r k u sy <"$WORK/duck.time"
+			dc+=("$(echo "$u + $sy" | bc -l)")
+			[ "$k" -le "$duck_rss" ] || duck_rss=$k
+		fi
+	done
+	files_s=$(median "${t[@]}")
+	files_cpu=$(median "${c[@]}")
+	files_total=$("$SCLI" "${files_q[@]}" | awk -F, 'NR > 1 {s += $3} END {print s + 0}')
+	same=""
+	[ -z "$duck_total" ] || {
+		if [ "$duck_total" = "$files_total" ]; then same=", = DuckDB's"; else same=" (**DuckDB: $duck_total**)"; fi
+	}
+	row "count from the file, heaviest customer, 30 days: scli count --collector csv --config (process wall, median of $FILES_RUNS)" "$n" \
+		"$(fmt "$files_s") s" "$(rate "$n" "$files_s") rows/s" \
+		"peak RSS $(mib "$files_rss"); CPU $(fmt "$files_cpu") s (user + sys, median); total $files_total$same"
+	if [ "$has_duck" = 1 ]; then
+		duck_s=$(median "${dt[@]}")
+		duck_cpu=$(median "${dc[@]}")
+		r=$(ratio "$duck_s" "$files_s")
+		tgt=""
+		[ "$n" -lt 10000000 ] || tgt=" $(target "$r" ">=" 2)"
+		row "count from the file, the same: DuckDB on-the-fly CSV scan (in-process query, median of $FILES_RUNS runs alternating with scli's)" "$n" \
+			"$(fmt "$duck_s") s" "$(rate "$n" "$duck_s") rows/s" \
+			"scli is ${r}× faster$tgt; CPU: DuckDB's process $(fmt "$duck_cpu") s, $(ratio "$duck_cpu" "$files_cpu")× scli's; DuckDB process peak RSS $(mib "$duck_rss")"
+	else
+		NOTES+=("DuckDB not measured at $n: no @duckdb/node-api (npm).")
+	fi
+	phase "$n: count from the file"
+	if [ "$only_files" = 1 ]; then
+		rm -f "$csv" "$sorted"
+		continue
+	fi
 
 	# 1. PostgreSQL first loads
 	copy=$(pg_copy_ceiling "$csv")
@@ -432,6 +507,8 @@ for n in $SIZES; do
 		case "$f" in "$csv" | "$sorted") ;; *) rm -f "$f" ;; esac
 	done
 done
+# parts 5 to 7 need the databases of parts 1 to 3: not in files mode
+if [ "$only_files" != 1 ]; then
 n=$last
 csv=$WORK/events-$n.csv
 url="$SCLI_TEST_PG dbname=bench_scli"
@@ -649,6 +726,8 @@ else
 	phase "count with windows"
 fi
 
+fi # parts 5 to 7
+
 # --- the previous design's figures, quoted from earlier results files ---------
 day=$(date -u +%Y-%m-%d)
 out=$here/results/$day-$mode.md
@@ -666,7 +745,8 @@ prev_file() {
 	return 0 # none: not a failure (set -e would end the run at a size no earlier file has)
 }
 PREV=()
-for n in $SIZES; do
+[ "$only_files" = 1 ] && SIZES_PREV="" || SIZES_PREV=$SIZES
+for n in $SIZES_PREV; do
 	f=$(prev_file "$n")
 	[ -n "$f" ] || continue
 	made=$(sed -n 's/.* at \([0-9a-f]\{7,\}[^ .]*\).*/\1/p' "$f" | head -1)
@@ -679,15 +759,20 @@ done
 # --- results -------------------------------------------------------------------
 mkdir -p "$here/results"
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-pgset=$(pg_admin -F ' ' -c "SELECT string_agg(name || ' ' || setting, ', ' ORDER BY name) FROM pg_settings
+if [ "$only_files" = 1 ]; then
+	dbs="no database (part 0 only)"
+else
+	pgset=$(pg_admin -F ' ' -c "SELECT string_agg(name || ' ' || setting, ', ' ORDER BY name) FROM pg_settings
 	WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'max_wal_size', 'wal_level')")
+	dbs="PostgreSQL $(pg_admin -c 'SHOW server_version' | cut -d' ' -f1) (private server, **PostgreSQL's defaults, fsync on**, as users run it: $pgset), SQLite $(sqlite3 --version | cut -d' ' -f1)"
+fi
 total_s=$(($(date +%s) - BENCH_T0))
 {
 	echo "# scli benchmark, $mode, $day"
 	echo
-	echo "Machine: $(nproc) CPUs, ${cpu:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)." \
-		"PostgreSQL $(pg_admin -c 'SHOW server_version' | cut -d' ' -f1) (private server, **PostgreSQL's defaults, fsync on**," \
-		"as users run it: $pgset), SQLite $(sqlite3 --version | cut -d' ' -f1)," \
+	echo "Machine: $(nproc) CPUs, ${cpu:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)," \
+		"load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (other work on the machine slows every figure)." \
+		"$dbs," \
 		"scli $("$SCLI" --version | awk '{print $NF}') at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo '+changes')" \
 		"(build \`${BUILD#"$root"/}\`)${PREV_SCLI:+; previous design: \`$PREV_SCLI\`}."
 	echo "Files: \`scli-gen --seed 1 --customers 200 --days 30 --start 2021-03-01\` (random order, 1 % duplicates) and a" \

@@ -25,7 +25,7 @@ set_target_properties(scli_shared PROPERTIES
 target_include_directories(scli_shared PUBLIC
   $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-target_link_libraries(scli_shared PRIVATE m PkgConfig::XXHASH ZLIB::ZLIB PkgConfig::SQLITE3
+target_link_libraries(scli_shared PRIVATE m Threads::Threads PkgConfig::XXHASH ZLIB::ZLIB PkgConfig::SQLITE3
   PkgConfig::LIBPQ PkgConfig::CJSON PkgConfig::SODIUM ${CSV_LIBRARY})
 # Static archives the drivers may pull in keep their symbols to themselves.
 target_link_options(scli_shared PRIVATE -Wl,--exclude-libs,ALL)

@@ -12,7 +12,7 @@ _scli_options()
 		--connections --cache-mib --quiet --help ;;
 	loads) echo --limit --format --help ;;
 	count) echo --customer --from --to --window --tz --event-type --group-by --format \
-		--skip-empty --help ;;
+		--skip-empty --collector --config --threads --memory-mib --help ;;
 	serve) echo --listen --threads --quiet --help ;;
 	esac
 }
@@ -114,7 +114,7 @@ _scli_reply()
 	--tz) _scli_zones; return 0 ;;
 	--config | --rejects) _scli_files; return 0 ;;
 	--database | --customer | --from | --to | --event-type | --max-rejects | --batch-size | \
-		--cache-mib | --limit | --listen | --threads)
+		--cache-mib | --memory-mib | --limit | --listen | --threads)
 		return 0 # a value of the user's own
 		;;
 	esac

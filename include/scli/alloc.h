@@ -28,4 +28,13 @@ SCLI_API void *scli_realloc(void *p, size_t n);
 SCLI_API char *scli_strdup(const char *s);
 SCLI_API void scli_free(void *p); /**< NULL-safe */
 
+/**
+ * scli_malloc / scli_calloc for a large array read and written at random (a
+ * hash table and its keys): with the C library's allocator, the kernel is also
+ * asked to back it with huge pages (transparent huge pages, `madvise`), so
+ * that random accesses miss the TLB far less. Freed with scli_free.
+ */
+SCLI_API void *scli_malloc_large(size_t n);
+SCLI_API void *scli_calloc_large(size_t count, size_t size);
+
 #endif

@@ -109,6 +109,50 @@ SCLI_API int scli_service_load_source(scli_source_outcome *out, scli_repo *repo,
 				      const scli_collector_kind *kind, bool force,
 				      const scli_load_options *opts);
 
+/** How a count from files (scli_service_count_sources) reads; a zeroed struct asks for the
+ *  defaults. */
+typedef struct scli_count_sources_options {
+	scli_reject_fn on_reject; /**< each rejected row, in the order a load reads them, from one
+				     thread at a time (load_id 0); may be NULL */
+	void *reject_ctx;
+	size_t memory_limit; /**< bytes the identities kept may take (SCLI_ENOMEM past it);
+				0: no limit but the allocator's */
+	unsigned threads;    /**< threads reading and counting; 0: the online CPUs, at most 8 */
+	size_t part_bytes;   /**< a file is read in parts of about this many bytes (threads > 1,
+				CSV, a regular uncompressed file); 0: SCLI_COUNT_PART_BYTES */
+} scli_count_sources_options;
+
+/** Parts of about 4 MiB: a few milliseconds of reading each, and few enough to keep in memory. */
+#define SCLI_COUNT_PART_BYTES (4u << 20)
+
+/** What a count from files read. */
+typedef struct scli_count_sources_report {
+	uint64_t rows_read;  /**< rows of every source, rejected ones included */
+	uint64_t rejected;   /**< rows that could not be read (a load would reject them too) */
+	uint64_t identities; /**< distinct identities kept (of the customers asked for) */
+	size_t memory_peak;  /**< the most bytes the identities took at once */
+} scli_count_sources_report;
+
+/**
+ * Count a checked request (scli_service_count_request) from the sources
+ * `paths[0..n)` (files or "-"; a caller expands directories and globs) read by
+ * collectors of `kind`, in that order, with no repository: the answer is the
+ * one `scli_service_load_source` of each path into an empty repository and
+ * then scli_service_count_windows would give. The same identity read twice
+ * counts once, the first one read winning (a later copy with another time or
+ * event type changes nothing); rows a load would reject are reported through
+ * `opts->on_reject` and not counted. Only the identities of the customers asked
+ * for are kept (all when none is named): memory grows with their number and is
+ * bounded by `opts->memory_limit`. A regular file that changes while it is
+ * read fails with SCLI_ECHANGED. `*report` is filled in every case; `*out` is
+ * the result (free with scli_count_result_free) or NULL on failure.
+ */
+SCLI_API int scli_service_count_sources(scli_count_result **out, scli_count_sources_report *report,
+					const char *const *paths, size_t n,
+					const scli_collector_kind *kind,
+					const scli_count_request *req,
+					const scli_count_sources_options *opts);
+
 /** Up to `limit` recent loads, newest first, through `cb`. */
 SCLI_API int scli_service_list_loads(scli_repo *repo, size_t limit, scli_load_record_cb cb,
 				     void *ctx);

@@ -26,6 +26,36 @@ SCLI_API int scli_source_from_memory(scli_source **out, const void *data, size_t
 				     const char *name);
 
 /**
+ * A source reading `data[0..len)` in place, named `name`: borrowed, so the
+ * data must outlive the source (for reading a file in parts without a copy).
+ */
+SCLI_API int scli_source_over(scli_source **out, const void *data, size_t len, const char *name);
+
+/**
+ * For a regular file whose content is not gzip: 0 and its size in `*size_out`;
+ * SCLI_EUNSUPPORTED (no message) for anything else (gzip, stdin, pipes,
+ * memory). Such a file can be read at offsets (scli_source_read_at) and from
+ * an offset on (scli_source_open_tail). Does not move the read position.
+ */
+SCLI_API int scli_source_plain_file(int64_t *size_out, const scli_source *s);
+
+/**
+ * Read up to `n` bytes at `offset` of a file scli_source_plain_file accepts,
+ * without moving the read position or hashing them: several threads may read
+ * one source this way at once. Returns the number read (fewer than `n` only at
+ * the end of the file, 0 past it) or SCLI_EIO with the thread error set.
+ */
+SCLI_API long scli_source_read_at(const scli_source *s, void *buf, size_t n, int64_t offset);
+
+/**
+ * A source reading the file of `s` (one scli_source_plain_file accepts) from
+ * `offset` to its end, named like `s`. `s` is borrowed: it must outlive the new
+ * source. The new source is not hashed or checked (scli_source_check on it is
+ * 0): check `s`.
+ */
+SCLI_API int scli_source_open_tail(scli_source **out, const scli_source *s, int64_t offset);
+
+/**
  * Read up to `n` bytes. Returns the number read (> 0), 0 at end of input, or a
  * negative code with the thread error set (message names the source).
  */

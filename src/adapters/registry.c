@@ -10,8 +10,12 @@
 static const char *const csv_extensions[] = {".csv", ".csv.gz", NULL};
 static const char *const json_extensions[] = {".json", ".json.gz", ".ndjson", ".ndjson.gz", NULL};
 
-static const scli_collector_kind csv_kind = {"csv", csv_extensions, scli_collector_csv_new};
-static const scli_collector_kind json_kind = {"json", json_extensions, scli_collector_json_new};
+/* CSV can be read in parts (a count on several threads); JSON is read whole. */
+static const scli_collector_kind csv_kind = {"csv", csv_extensions, scli_collector_csv_new,
+					     scli_collector_csv_part_lines,
+					     scli_collector_csv_open_part};
+static const scli_collector_kind json_kind = {"json", json_extensions, scli_collector_json_new,
+					      NULL, NULL};
 
 const scli_collector_kind *const scli_collector_kinds[] = {&csv_kind, &json_kind, NULL};
 

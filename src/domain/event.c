@@ -10,6 +10,31 @@
 
 enum field_problem { FIELD_OK, FIELD_EMPTY, FIELD_TOO_LONG, FIELD_CONTROL, FIELD_BAD_UTF8 };
 
+/*
+ * Whether every byte is printable ASCII (0x20..0x7E), eight at a time: the
+ * common case, which needs no decoding. A word has a byte below 0x20 when
+ * subtracting 0x20 from every byte borrows into the high bit of a byte that
+ * did not have it, and a byte above 0x7E when adding 1 to every byte sets a
+ * high bit (or one was set); both tests are exact for "some byte".
+ */
+static bool printable_ascii(const unsigned char *s, size_t len)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		if (((w - 0x20 * ones) & ~w & highs) | (((w + ones) | w) & highs))
+			return false;
+	}
+	for (; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7E)
+			return false;
+	return true;
+}
+
 /* Walks the bytes once: decoding UTF-8 strictly (no overlongs, surrogates or
  * code points past U+10FFFF, no truncated sequences) and rejecting C0, DEL
  * and C1 controls, which would corrupt CSV/JSON output and terminals. */
@@ -21,6 +46,8 @@ static enum field_problem check_field(const unsigned char *s, size_t len, size_t
 		return FIELD_EMPTY;
 	if (len > max)
 		return FIELD_TOO_LONG;
+	if (printable_ascii(s, len))
+		return FIELD_OK;
 	while (i < len) {
 		unsigned c = s[i];
 		unsigned cp, lo = 0x80, hi = 0xBF;

@@ -1,5 +1,6 @@
 /* `scli load`: sources in, events stored, every row accounted for. */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,6 @@ static const char usage[] =
     "  --cache-mib N         SQLite: page cache in MiB (default 64); more keeps a\n"
     "                        larger database's key tree in memory\n"
     "  --quiet               no progress display\n";
-
-#define MAX_PRINTED_REJECTS 20
 
 typedef struct loaded {
 	const char *name; /* as given; "<stdin>" for "-" */
@@ -136,8 +135,7 @@ static const cli_option_set options = {
 /* What the reject callback needs. */
 typedef struct reject_ctx {
 	rejects_file *file;
-	const progress_line *progress;
-	uint64_t printed, total;
+	reject_lines lines;
 	int64_t max;
 } reject_ctx;
 
@@ -158,15 +156,10 @@ static int on_reject(void *p, const char *source, int64_t load_id, const scli_re
 	reject_ctx *ctx = p;
 	int error;
 
-	ctx->total++;
-	if (ctx->printed < MAX_PRINTED_REJECTS) {
-		cli_progress_clear(ctx->progress);
-		cli_error("%s:%llu: %s", source, (unsigned long long)rej->line, rej->reason);
-		ctx->printed++;
-	}
+	cli_reject_print(&ctx->lines, source, rej);
 	if ((error = cli_rejects_append(ctx->file, load_id, source, rej)) < 0)
 		return error;
-	if (ctx->max >= 0 && ctx->total > (uint64_t)ctx->max)
+	if (ctx->max >= 0 && ctx->lines.total > (uint64_t)ctx->max)
 		return scli_error_set(SCLI_ERROR,
 				      "more than %lld rows rejected (--max-rejects); load stopped, "
 				      "committed batches stay",
@@ -327,7 +320,7 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 	}
 	progress.on = !req.quiet && isatty(STDERR_FILENO);
 	rctx.file = &req.rejects;
-	rctx.progress = &progress;
+	rctx.lines.progress = &progress;
 	rctx.max = req.max_rejects;
 	req.opts.on_reject = on_reject;
 	req.opts.reject_ctx = &rctx;
@@ -341,11 +334,14 @@ int cli_cmd_load(const cli_globals *g, int argc, char **argv)
 	if ((error = load_all(outs, &done_sources, &total, repo, &sources, kind, &req, &progress)) <
 	    0)
 		goto done;
-	if (rctx.total > rctx.printed)
-		cli_error("%llu more rejected rows not shown%s%s",
-			  (unsigned long long)(rctx.total - rctx.printed),
-			  req.rejects.path ? "; all are in " : " (use --rejects FILE to keep them)",
-			  req.rejects.path ? req.rejects.path : "");
+	if (req.rejects.path) {
+		char tail[PATH_MAX + 16];
+
+		snprintf(tail, sizeof(tail), "; all are in %s", req.rejects.path);
+		cli_rejects_print_rest(&rctx.lines, tail);
+	} else {
+		cli_rejects_print_rest(&rctx.lines, " (use --rejects FILE to keep them)");
+	}
 	if (total.rejected)
 		rc = EXIT_REJECTS;
 done:

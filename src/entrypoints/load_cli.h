@@ -48,6 +48,23 @@ int cli_rejects_append(rejects_file *f, int64_t load_id, const char *source,
 /* Close it; a failure to write shows here as well. */
 int cli_rejects_close(rejects_file *f);
 
+/* ---- load_rejects.c: rejected rows on stderr (load and count alike) ---- */
+
+/* The first this many rejected rows are printed, one line each. */
+#define CLI_PRINTED_REJECTS 20
+
+typedef struct reject_lines {
+	const struct progress_line *progress; /* cleared before a line is printed; may be NULL */
+	uint64_t printed, total;
+} reject_lines;
+
+/* Count a rejected row; print it as `scli: error: SOURCE:LINE: reason` if it is one of the first
+ * CLI_PRINTED_REJECTS. */
+void cli_reject_print(reject_lines *r, const char *source, const scli_reject *rej);
+
+/* After the last row: "N more rejected rows not shown" and `tail`, when some were not printed. */
+void cli_rejects_print_rest(const reject_lines *r, const char *tail);
+
 /* ---- load_progress.c: the live progress line on a terminal ---- */
 
 typedef struct progress_line {

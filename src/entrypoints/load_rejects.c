@@ -1,6 +1,7 @@
 /*
- * The --rejects file. It is appended to, never truncated: a CronJob that runs
- * every 15 minutes keeps every run's rejects, each row with the id of the load
+ * Rejected rows: on stderr, the first 20 of a run (`load` and `count` from
+ * files print them alike), and the --rejects file of `load`. It is appended to, never truncated: a
+ * CronJob that runs every 15 minutes keeps every run's rejects, each row with the id of the load
  * that read it. It is created (with its header) at the first reject, so a run
  * that rejects nothing, or skips its sources, writes nothing. Each record goes
  * out in one write() under an exclusive flock, so two loads appending at once
@@ -128,4 +129,22 @@ int cli_rejects_close(rejects_file *f)
 	if (fd >= 0 && close(fd) != 0)
 		return write_error(f->path, errno);
 	return 0;
+}
+
+void cli_reject_print(reject_lines *r, const char *source, const scli_reject *rej)
+{
+	r->total++;
+	if (r->printed >= CLI_PRINTED_REJECTS)
+		return;
+	if (r->progress)
+		cli_progress_clear(r->progress);
+	cli_error("%s:%llu: %s", source, (unsigned long long)rej->line, rej->reason);
+	r->printed++;
+}
+
+void cli_rejects_print_rest(const reject_lines *r, const char *tail)
+{
+	if (r->total > r->printed)
+		cli_error("%llu more rejected rows not shown%s",
+			  (unsigned long long)(r->total - r->printed), tail);
 }

@@ -1,7 +1,7 @@
 /*
  * The byte source every collector reads from: a file or stdin (gzip read
- * decompressed through zlib's inflate, anything else as is), or a copy of a
- * memory buffer for tests.
+ * decompressed through zlib's inflate, anything else as is), a memory buffer
+ * (a copy, or borrowed), or the rest of a plain file from an offset.
  *
  * A regular file is hashed as it is read, and can be checked against what it
  * was when it was opened (scli_source_check): a file that is appended to,
@@ -28,10 +28,13 @@
 typedef enum { MODE_UNKNOWN, MODE_PLAIN, MODE_GZIP, MODE_DRAIN } source_mode;
 
 struct scli_source {
-	int fd;		    /* -1 for a memory source */
-	unsigned char *mem; /* owned copy of the memory source's data */
+	int fd;			  /* -1 for a memory or tail source */
+	const unsigned char *mem; /* the memory source's data */
+	unsigned char *mem_owned; /* mem, when it is a copy of the caller's */
 	size_t mem_len;
 	size_t mem_pos;
+	const scli_source *parent; /* a tail source: the file it reads, from parent_pos */
+	int64_t parent_pos;
 	unsigned char *in; /* raw bytes read from fd, in[in_pos..in_len) not yet used */
 	size_t in_pos, in_len;
 	int raw_eof;	  /* read() returned 0 */
@@ -184,12 +187,13 @@ int scli_source_from_memory(scli_source **out, const void *data, size_t len, con
 	if ((error = source_alloc(&s, name)) < 0)
 		goto done;
 	/* +1 so that an empty source still has a non-NULL buffer */
-	if (!(s->mem = scli_malloc(len + 1))) {
+	if (!(s->mem_owned = scli_malloc(len + 1))) {
 		error = scli_error_set(SCLI_ENOMEM, "out of memory");
 		goto done;
 	}
 	if (len)
-		memcpy(s->mem, data, len);
+		memcpy(s->mem_owned, data, len);
+	s->mem = s->mem_owned;
 	s->mem_len = len;
 	*out = s;
 	s = NULL;
@@ -197,6 +201,72 @@ int scli_source_from_memory(scli_source **out, const void *data, size_t len, con
 done:
 	scli_source_free(s);
 	return error;
+}
+
+int scli_source_over(scli_source **out, const void *data, size_t len, const char *name)
+{
+	static const unsigned char empty[1];
+	int error;
+
+	assert(out && (data || len == 0) && name);
+	if ((error = source_alloc(out, name)) < 0)
+		return error;
+	(*out)->mem = len ? data : empty;
+	(*out)->mem_len = len;
+	return 0;
+}
+
+int scli_source_plain_file(int64_t *size_out, const scli_source *s)
+{
+	unsigned char magic[2];
+	long got;
+
+	assert(size_out && s);
+	*size_out = -1;
+	if (!s->regular)
+		return SCLI_EUNSUPPORTED;
+	/* gzip is told by its first two bytes, as start_mode does, without moving s */
+	if ((got = scli_source_read_at(s, magic, sizeof(magic), 0)) < 0)
+		return (int)got;
+	if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+		return SCLI_EUNSUPPORTED;
+	*size_out = s->size;
+	return 0;
+}
+
+long scli_source_read_at(const scli_source *s, void *buf, size_t n, int64_t offset)
+{
+	size_t done = 0;
+	ssize_t got;
+
+	assert(s && s->fd >= 0 && buf && offset >= 0);
+	if (n > LONG_MAX)
+		n = LONG_MAX;
+	/* a short pread is not the end of the file: read on until n bytes or 0 */
+	while (done < n) {
+		got = pread(s->fd, (char *)buf + done, n - done, (off_t)offset + (off_t)done);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return scli_error_set(SCLI_EIO, "cannot read %s: %s", s->name,
+					      strerror(errno));
+		if (got == 0)
+			break;
+		done += (size_t)got;
+	}
+	return (long)done;
+}
+
+int scli_source_open_tail(scli_source **out, const scli_source *s, int64_t offset)
+{
+	int error;
+
+	assert(out && s && s->fd >= 0 && offset >= 0);
+	if ((error = source_alloc(out, s->name)) < 0)
+		return error;
+	(*out)->parent = s;
+	(*out)->parent_pos = offset;
+	return 0;
 }
 
 /* More raw bytes into s->in, after what is still unused. 0 at the end of input. */
@@ -332,6 +402,14 @@ long scli_source_read(scli_source *s, void *buf, size_t n)
 		return 0;
 	if (n > LONG_MAX)
 		n = LONG_MAX;
+	if (s->parent) {
+		if ((got = scli_source_read_at(s->parent, buf, n, s->parent_pos)) < 0)
+			s->failed = 1;
+		else
+			s->parent_pos += got;
+		s->raw_eof = got == 0;
+		return got;
+	}
 	if (s->fd < 0) {
 		if (n > s->mem_len - s->mem_pos)
 			n = s->mem_len - s->mem_pos;
@@ -402,6 +480,8 @@ int scli_source_check(scli_source *s, bool at_end, const char *expected_hash)
 bool scli_source_at_end(const scli_source *s)
 {
 	assert(s);
+	if (s->parent)
+		return s->raw_eof != 0;
 	return s->fd >= 0 ? s->raw_eof != 0 : s->mem_pos == s->mem_len;
 }
 
@@ -421,7 +501,7 @@ void scli_source_free(scli_source *s)
 		close(s->fd);
 	XXH3_freeState(s->hash);
 	scli_free(s->in);
-	scli_free(s->mem);
+	scli_free(s->mem_owned);
 	scli_free(s);
 }
 
@@ -432,6 +512,8 @@ int64_t scli_source_size(const scli_source *s)
 
 int64_t scli_source_offset(const scli_source *s)
 {
+	if (s->parent)
+		return s->parent_pos;
 	if (s->fd >= 0)
 		return s->raw_read - (int64_t)(s->in_len - s->in_pos);
 	return (int64_t)s->mem_pos;

@@ -152,80 +152,153 @@ static int keep_types(scli_count_result *res, const char *const *types, size_t n
 	return 0;
 }
 
-/* Ask the repository once: window i is [bounds[i], bounds[i + 1]), the ends cut to [from, to). */
-static int ask_repository(scli_repo *repo, const scli_count_result *res, fill_ctx *f)
+/* Window i is [bounds[i], bounds[i + 1]), the first and last cut to [from, to); scli_free. */
+static int64_t *window_bounds(const scli_count_result *res)
 {
-	scli_window_query q = {0};
 	int64_t *bounds;
 	size_t i;
-	int error;
 
-	if (!(bounds = scli_calloc(res->nbuckets + 1, sizeof(*bounds))))
-		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	if (!(bounds = scli_calloc(res->nbuckets + 1, sizeof(*bounds)))) {
+		scli_error_set(SCLI_ENOMEM, "out of memory");
+		return NULL;
+	}
 	bounds[0] = res->from_us;
 	for (i = 1; i < res->nbuckets; i++)
 		bounds[i] = res->windows[i].start;
 	bounds[res->nbuckets] = res->to_us;
-	q.customers = (const char *const *)f->customers;
-	q.n_customers = f->ncustomers;
-	q.event_types = (const char *const *)f->types;
-	q.n_event_types = f->ntypes;
-	q.by_event_type = f->by_type;
-	q.bounds = bounds;
-	q.n_windows = res->nbuckets;
-	error = scli_repo_count_windows(repo, &q, add_count, f);
-	scli_free(bounds);
-	return error;
+	return bounds;
+}
+
+/* A count being built: the result so far and what the counts go into (count_internal.h). */
+struct scli_count_build {
+	scli_count_result *res;
+	fill_ctx f;
+	int64_t *bounds; /* nbuckets + 1 */
+};
+
+int scli_count_build_start(scli_count_build **out, const scli_count_request *req, const char *who)
+{
+	scli_count_build *b;
+	scli_count_problem problem;
+	int error;
+
+	*out = NULL;
+	if (!(b = scli_calloc(1, sizeof(*b))) || !(b->res = scli_calloc(1, sizeof(*b->res)))) {
+		scli_free(b);
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	}
+	b->res->from_us = req->from_us;
+	b->res->to_us = req->to_us;
+	b->res->window = req->window;
+	b->res->zone = req->zone;
+	b->res->by_event_type = b->f.by_type = req->by_event_type;
+	b->f.repo = who;
+	if ((error = scli_count_check_request(&problem, &b->res->windows, &b->res->nbuckets, req,
+					      NULL)) < 0) {
+		scli_count_build_free(b);
+		return error;
+	}
+	*out = b;
+	return 0;
+}
+
+int scli_count_build_prepare(scli_count_build *b, const scli_count_request *req)
+{
+	fill_ctx *f = &b->f;
+	int error;
+
+	if ((error = sorted_unique(&f->customers, &f->ncustomers, req->customers,
+				   req->n_customers)) < 0 ||
+	    (error = sorted_unique(&f->types, &f->ntypes, req->event_types, req->n_event_types)) <
+		0 ||
+	    (error = keep_types(b->res, (const char *const *)f->types, f->ntypes)) < 0 ||
+	    (error = scli_series_table_new(&f->table, b->res->nbuckets, f->by_type)) < 0)
+		return error;
+	if (f->ncustomers && !(f->seen = scli_calloc(f->ncustomers, sizeof(*f->seen))))
+		return scli_error_set(SCLI_ENOMEM, "out of memory");
+	f->nwindows = b->res->nbuckets;
+	if (b->res->nbuckets > 0 && !(b->bounds = window_bounds(b->res)))
+		return SCLI_ENOMEM;
+	return add_named_series(f, true);
+}
+
+const int64_t *scli_count_build_bounds(const scli_count_build *b, size_t *nwindows)
+{
+	*nwindows = b->res->nbuckets;
+	return b->bounds;
+}
+
+void scli_count_build_names(const scli_count_build *b, const char *const **customers,
+			    size_t *ncustomers, const char *const **types, size_t *ntypes)
+{
+	*customers = (const char *const *)b->f.customers;
+	*ncustomers = b->f.ncustomers;
+	*types = (const char *const *)b->f.types;
+	*ntypes = b->f.ntypes;
+}
+
+int scli_count_build_add(void *b, const char *customer_id, const char *event_type, size_t window,
+			 int64_t count)
+{
+	return add_count(&((scli_count_build *)b)->f, customer_id, event_type, window, count);
+}
+
+int scli_count_build_finish(scli_count_result **out, scli_count_build *b)
+{
+	int error;
+
+	*out = NULL;
+	if ((error = add_named_series(&b->f, false)) < 0)
+		return error;
+	scli_series_table_take(&b->res->customers, &b->res->ncustomers, b->f.table);
+	*out = b->res;
+	b->res = NULL;
+	return 0;
+}
+
+void scli_count_build_free(scli_count_build *b)
+{
+	if (!b)
+		return;
+	scli_free(b->f.seen);
+	scli_free(b->f.customers);
+	scli_free(b->f.types);
+	scli_series_table_free(b->f.table);
+	scli_free(b->bounds);
+	scli_count_result_free(b->res);
+	scli_free(b);
+}
+
+/* Ask the repository once for every window. */
+static int ask_repository(scli_repo *repo, scli_count_build *b)
+{
+	scli_window_query q = {0};
+
+	q.customers = (const char *const *)b->f.customers;
+	q.n_customers = b->f.ncustomers;
+	q.event_types = (const char *const *)b->f.types;
+	q.n_event_types = b->f.ntypes;
+	q.by_event_type = b->f.by_type;
+	q.bounds = b->bounds;
+	q.n_windows = b->res->nbuckets;
+	return scli_repo_count_windows(repo, &q, scli_count_build_add, b);
 }
 
 int scli_service_count_windows(scli_count_result **out, scli_repo *repo,
 			       const scli_count_request *req)
 {
-	scli_count_result *res = NULL;
-	scli_count_problem problem;
-	fill_ctx f = {0};
+	scli_count_build *b = NULL;
 	int error;
 
 	*out = NULL;
-	if (!(res = scli_calloc(1, sizeof(*res)))) {
-		error = scli_error_set(SCLI_ENOMEM, "out of memory");
-		goto done;
-	}
-	res->from_us = req->from_us;
-	res->to_us = req->to_us;
-	res->window = req->window;
-	res->zone = req->zone;
-	res->by_event_type = f.by_type = req->by_event_type;
-	f.repo = scli_repo_name(repo);
-	if ((error = scli_count_check_request(&problem, &res->windows, &res->nbuckets, req, NULL)) <
-		0 ||
+	if ((error = scli_count_build_start(&b, req, scli_repo_name(repo))) < 0 ||
 	    (error = scli_repo_check_schema(repo)) < 0 ||
-	    (error = sorted_unique(&f.customers, &f.ncustomers, req->customers, req->n_customers)) <
-		0 ||
-	    (error = sorted_unique(&f.types, &f.ntypes, req->event_types, req->n_event_types)) <
-		0 ||
-	    (error = keep_types(res, (const char *const *)f.types, f.ntypes)) < 0 ||
-	    (error = scli_series_table_new(&f.table, res->nbuckets, f.by_type)) < 0)
+	    (error = scli_count_build_prepare(b, req)) < 0 ||
+	    (b->res->nbuckets > 0 && (error = ask_repository(repo, b)) < 0))
 		goto done;
-	if (f.ncustomers && !(f.seen = scli_calloc(f.ncustomers, sizeof(*f.seen)))) {
-		error = scli_error_set(SCLI_ENOMEM, "out of memory");
-		goto done;
-	}
-	f.nwindows = res->nbuckets;
-	if ((error = add_named_series(&f, true)) < 0 ||
-	    (res->nbuckets > 0 && (error = ask_repository(repo, res, &f)) < 0) ||
-	    (error = add_named_series(&f, false)) < 0)
-		goto done;
-	scli_series_table_take(&res->customers, &res->ncustomers, f.table);
-	*out = res;
-	res = NULL;
-	error = 0;
+	error = scli_count_build_finish(out, b);
 done:
-	scli_free(f.seen);
-	scli_free(f.customers);
-	scli_free(f.types);
-	scli_series_table_free(f.table);
-	scli_count_result_free(res);
+	scli_count_build_free(b);
 	return error;
 }
 

@@ -22,6 +22,29 @@ int scli_count_check_request(scli_count_problem *problem, scli_window **windows_
 			     size_t *nwindows_out, const scli_count_request *req,
 			     const size_t *customer_lens);
 
+/*
+ * A count being built, whatever answers it (a repository, or files read by
+ * count_files.c): start checks the request and lists the windows; prepare
+ * sorts the customers and types asked for and makes the series that appear
+ * whatever the events; add (a scli_window_cb) adds a count of (customer,
+ * event type or NULL, window), under the same checks for every source of
+ * counts; finish hands the dense, sorted result over. `who` names the source
+ * of counts in messages. Freed with scli_count_build_free (NULL-safe).
+ */
+typedef struct scli_count_build scli_count_build;
+int scli_count_build_start(scli_count_build **out, const scli_count_request *req, const char *who);
+int scli_count_build_prepare(scli_count_build *b, const scli_count_request *req);
+/* After prepare: window i is [bounds[i], bounds[i + 1]) (NULL when there are no windows). */
+const int64_t *scli_count_build_bounds(const scli_count_build *b, size_t *nwindows);
+/* After prepare: the customers and event types asked for, sorted bytewise, each once (none:
+ * every one); borrowed from the build. */
+void scli_count_build_names(const scli_count_build *b, const char *const **customers,
+			    size_t *ncustomers, const char *const **types, size_t *ntypes);
+int scli_count_build_add(void *b, const char *customer_id, const char *event_type, size_t window,
+			 int64_t count);
+int scli_count_build_finish(scli_count_result **out, scli_count_build *b);
+void scli_count_build_free(scli_count_build *b);
+
 /* The series of a count being built: found by (customer, event type) in a hash table. */
 typedef struct scli_series_table scli_series_table;
 

@@ -13,6 +13,8 @@ for a few cases the CSV as well (--format csv, format=csv, Accept: text/csv).
 
   windows_oracle.py gen FILE                       write the events file (deterministic)
   windows_oracle.py expect [count args...]         print the oracle's JSON for those args
+  windows_oracle.py cases FILE                     write the events file and print every case's
+      `scli count` arguments, one JSON object a line: {"args": [...], "error": null or text}
   windows_oracle.py check --scli BIN --work DIR --database NAME=URL [...]
       load the file into each (empty) database and compare every case; prints
       `FAIL [NAME]: ...` per mismatch with the command to reproduce it, and last
@@ -772,9 +774,19 @@ def expect(argv):
     return 0
 
 
+def cases(argv):
+    """The cases as `scli count` arguments (for tests that compare other ways to an answer)."""
+    write_events(argv[0])
+    for case in build_cases():
+        print(json.dumps({"args": case.cli_args(), "error": case.error}))
+    return 0
+
+
 def main():
     check_quarter_hours()
     self_test()
+    if len(sys.argv) >= 3 and sys.argv[1] == "cases":
+        return cases(sys.argv[2:])
     if len(sys.argv) >= 3 and sys.argv[1] == "gen":
         rows, repeats = write_events(sys.argv[2])
         print("%d rows, %d repeating an earlier identity" % (len(rows), repeats), file=sys.stderr)

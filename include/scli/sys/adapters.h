@@ -71,6 +71,13 @@ int scli_repo_postgres_open(scli_repo **out, const char *conninfo, const scli_re
  */
 int scli_collector_csv_new(scli_collector **out, scli_source *src);
 
+/** The CSV kind's part_lines: lines in a part without a quote, -1 when it has one. */
+int64_t scli_collector_csv_part_lines(const char *data, size_t len);
+
+/** The CSV kind's open_part: a CSV collector over a part, with `head`'s header. */
+int scli_collector_csv_open_part(scli_collector **out, scli_source *src, const scli_collector *head,
+				 uint64_t first_line);
+
 /**
  * A JSON collector reading `src` (borrowed: it must outlive the collector): a
  * top-level array of objects, a single object, or NDJSON, detected by itself.

@@ -62,11 +62,36 @@ static inline int scli_collector_next(scli_event *ev_out, scli_reject *rej_out, 
  * name (kept in the load ledger), the file name endings a directory input
  * picks for it, and how to open one over a source (borrowed: it must outlive
  * the collector).
+ *
+ * Optionally (both or neither; NULL: the kind's inputs are read by one
+ * collector from start to end), how to read an input in parts, each by its
+ * own collector, so that a count from files can use several threads. A part
+ * starts at a row boundary and ends just after a line feed (or at the end of
+ * the input). Reading the parts in order must give exactly the rows, rejects,
+ * reasons and line numbers one collector gives over the whole input.
  */
 struct scli_collector_kind {
 	const char *name;	       /**< "csv", "json" */
 	const char *const *extensions; /**< e.g. ".csv", ".csv.gz"; NULL-terminated */
 	int (*open)(scli_collector **out, scli_source *src);
+
+	/**
+	 * For `data[0..len)`, a part that starts at a row boundary: the number of
+	 * lines in it as the collector numbers them, when every line feed in it
+	 * ends a row (so that a cut after any of them is a row boundary too);
+	 * -1 when a line feed may be inside a row (CSV: the part holds a quote).
+	 */
+	int64_t (*part_lines)(const char *data, size_t len);
+	/**
+	 * A collector over `src`, a part of an input after its start (see
+	 * part_lines), that reads it as `head` would: `head` is a collector of
+	 * this kind over the input's start that has returned its first row (an
+	 * event or a reject), so it knows the header; lines are numbered from
+	 * `first_line`. `head` is only read, and may be shared by threads.
+	 * SCLI_EINVALID when `head` has not read a row.
+	 */
+	int (*open_part)(scli_collector **out, scli_source *src, const scli_collector *head,
+			 uint64_t first_line);
 };
 
 /** Free a collector (NULL-safe). */

@@ -9,7 +9,11 @@
  * line it started and what its original text was. No queue, no per-row
  * allocation; memory is bounded by the read buffer plus the longest accepted
  * row (SCLI_CSV_ROW_MAX). A line without any quote, by far the common case,
- * is split with memchr instead (split_plain_line): same fields, ~2x faster.
+ * is split with memchr instead (split_plain_line): same fields, ~2x faster;
+ * its fields and raw text are then read where they lie in the read buffer,
+ * which stays as it is until the next row is asked for, instead of copied.
+ * Whether a line holds a CR or a quote is known from one scan of the buffer
+ * ahead of it (clean_cr, clean_quote), not from a search per line.
  *
  * A quoted field that is still open past SCLI_CSV_ROW_MAX, or at the end of
  * the input, is almost always a stray quote, not a field: the row is rejected
@@ -73,16 +77,20 @@ typedef struct csv_collector {
 	int unterminated; /* a quoted field still open at the end of input */
 	int resumed;	  /* cut to its first line, the rest put back (row_resume) */
 	uint64_t row_line;
-	char *raw; /* original text, SCLI_CSV_ROW_MAX + 1 bytes */
+	char *raw;    /* original text, SCLI_CSV_ROW_MAX + 1 bytes */
+	char *raw_at; /* the row's raw text: raw, or a plain line where it lies in in.buf */
 	size_t raw_len;
 	size_t first_text, first_end; /* raw offsets: end of the first line's text and
 				       * of its terminator; first_end 0 until known */
 	char pend_term[2];	      /* the previous segment's terminator, if the row goes on */
 	size_t pend_len;
 
-	/* fields of the row, only those we need, packed into fbuf */
+	/* fields of the row, only those we need, packed into fbuf (or, for a plain line,
+	 * where they lie in in.buf: fields_inline) */
 	size_t nfields;
 	size_t foff[COLLECT_FIELDS], flen[COLLECT_FIELDS];
+	const char *fat[COLLECT_FIELDS];
+	int fields_inline;
 	char *fbuf;
 	size_t fbuf_len, fbuf_cap;
 	int cb_error; /* allocation failure inside a libcsv callback */
@@ -95,6 +103,10 @@ typedef struct csv_collector {
 	int hdr_dup;	   /* a column named twice: COLLECT_* + 1 */
 	int hdr_known;	   /* fields of the first row that are column names */
 	int hdr_timestamp; /* a field of the first row parses as a timestamp */
+
+	/* in.buf[in.pos, clean_cr) holds no CR, [in.pos, clean_quote) no quote; 0 when the
+	 * buffer has moved since they were known */
+	size_t clean_cr, clean_quote;
 
 	int fatal; /* sticky error code once the load cannot go on */
 	char reason[COLLECT_REASON_MAX];
@@ -134,6 +146,11 @@ static void take_field(csv_collector *c, const char *field, size_t len)
 	}
 	if (slot < 0)
 		return;
+	if (c->fields_inline) {
+		c->fat[slot] = field;
+		c->flen[slot] = len;
+		return;
+	}
 	if (len > c->fbuf_cap - c->fbuf_len) {
 		size_t cap = c->fbuf_cap * 2;
 		char *p;
@@ -176,6 +193,8 @@ static void row_reset(csv_collector *c)
 	c->oversize = 0;
 	c->unterminated = 0;
 	c->resumed = 0;
+	c->raw_at = c->raw;
+	c->fields_inline = 0;
 	c->raw_len = 0;
 	c->first_text = 0;
 	c->first_end = 0;
@@ -273,11 +292,38 @@ static void row_resume(csv_collector *c)
 	memcpy(c->in.buf + from_raw, c->pend_term + pend_skip, c->pend_len - pend_skip);
 	c->in.pos = 0;
 	c->in.len = back + unread;
+	c->clean_cr = c->clean_quote = 0;
 	c->raw_len = c->first_text;
 	c->pend_len = 0;
 	c->line = c->row_line + 1;
 	c->resumed = 1;
 	c->row_ended = 1;
+}
+
+/*
+ * Whether `p[0..n)`, at in.buf[in.pos], holds `ch`: known without a search while
+ * it lies before `*clean` (nothing of the kind up to there), else found by one
+ * search to the end of what the buffer holds, which moves `*clean` on.
+ */
+static int has_byte(csv_collector *c, size_t *clean, char ch, const char *p, size_t n)
+{
+	size_t from = (size_t)(p - c->in.buf), to = from + n;
+	const char *hit;
+
+	if (to <= *clean)
+		return 0;
+	if (*clean < from)
+		*clean = from;
+	hit = memchr(c->in.buf + *clean, ch, c->in.len - *clean);
+	*clean = hit ? (size_t)(hit - c->in.buf) : c->in.len;
+	return hit && (size_t)(hit - c->in.buf) < to;
+}
+
+/* More input into the reader: the buffer moves, what was known clean is no longer. */
+static long refill(csv_collector *c)
+{
+	c->clean_cr = c->clean_quote = 0;
+	return collect_reader_refill(&c->in);
 }
 
 /*
@@ -306,10 +352,14 @@ static int row_take(csv_collector *c, const char *p, size_t n, size_t tlen)
 			c->row_ended = 1;
 		return 0;
 	}
-	if (c->raw_len == 0 && c->pend_len == 0 && tlen && !memchr(p, '"', n)) {
-		raw_append(c, p, n);
+	if (c->raw_len == 0 && c->pend_len == 0 && tlen &&
+	    !has_byte(c, &c->clean_quote, '"', p, n)) {
+		/* in.buf stays as it is until the next row is asked for: no copies */
+		c->raw_at = (char *)p;
+		c->raw_len = n;
+		c->fields_inline = 1;
 		split_plain_line(c, p, n);
-		return c->cb_error ? scli_error_set(SCLI_ENOMEM, "out of memory") : 0;
+		return 0;
 	}
 	raw_append(c, c->pend_term, c->pend_len);
 	raw_append(c, p, n);
@@ -342,7 +392,8 @@ static long next_segment(csv_collector *c, size_t *n, size_t *tlen)
 		size_t avail = c->in.len - c->in.pos;
 		const char *nl = memchr(start, '\n', avail);
 		size_t scan = nl ? (size_t)(nl - start) : avail;
-		const char *cr = memchr(start, '\r', scan);
+		const char *cr =
+		    has_byte(c, &c->clean_cr, '\r', start, scan) ? c->in.buf + c->clean_cr : NULL;
 
 		if (cr && (cr + 1 < start + avail || c->in.eof)) {
 			*n = (size_t)(cr - start);
@@ -366,7 +417,7 @@ static long next_segment(csv_collector *c, size_t *n, size_t *tlen)
 			*tlen = 0;
 			return 1;
 		}
-		if ((got = collect_reader_refill(&c->in)) < 0)
+		if ((got = refill(c)) < 0)
 			return got;
 	}
 }
@@ -378,8 +429,11 @@ static int read_row(csv_collector *c)
 	long got;
 	int error;
 
-	if ((error = collect_reader_skip_bom(&c->in)) < 0)
-		return error;
+	if (!c->in.started) {
+		c->clean_cr = c->clean_quote = 0;
+		if ((error = collect_reader_skip_bom(&c->in)) < 0)
+			return error;
+	}
 	for (;;) {
 		if ((got = next_segment(c, &n, &tlen)) < 0)
 			return (int)got;
@@ -482,7 +536,7 @@ static int row_convert(scli_event *ev, csv_collector *c)
 		return 0;
 	}
 	for (k = 0; k < COLLECT_FIELDS; k++) {
-		row.text[k] = c->fbuf + c->foff[k];
+		row.text[k] = c->fields_inline ? c->fat[k] : c->fbuf + c->foff[k];
 		row.len[k] = c->flen[k];
 	}
 	return collect_row_to_event(ev, c->reason, sizeof(c->reason), &row);
@@ -517,7 +571,7 @@ static int csv_next(scli_event *ev_out, scli_reject *rej_out, scli_collector *ba
 		}
 		if (row_convert(ev_out, c))
 			return SCLI_NEXT_EVENT;
-		return collect_reject(rej_out, c->row_line, c->reason, c->raw, c->raw_len);
+		return collect_reject(rej_out, c->row_line, c->reason, c->raw_at, c->raw_len);
 	}
 }
 
@@ -532,6 +586,82 @@ static void csv_collector_free(scli_collector *base)
 	scli_free(c->raw);
 	scli_free(c->fbuf);
 	scli_free(c);
+}
+
+/*
+ * Line feeds in data[0..len), eight bytes at a time: a byte equal to '\n'
+ * becomes 1 and every other byte 0 (exactly, with no carry between bytes).
+ * The bytes are added up lane by lane for up to 31 words (at most 248 a
+ * word, so no lane overflows) and the lanes summed by a multiplication.
+ */
+static uint64_t count_line_feeds(const char *data, size_t len)
+{
+	const uint64_t lf = UINT64_C(0x0a0a0a0a0a0a0a0a), low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	uint64_t n = 0;
+	size_t i = 0;
+
+	while (i + 8 <= len) {
+		uint64_t lanes = 0;
+		unsigned k;
+
+		for (k = 0; k < 31 && i + 8 <= len; k++, i += 8) {
+			uint64_t w, x;
+
+			memcpy(&w, data + i, 8);
+			x = w ^ lf;
+			lanes += (~(((x & low7) + low7) | x | low7)) >> 7;
+		}
+		n += (lanes * ones) >> 56;
+	}
+	for (; i < len; i++)
+		n += data[i] == '\n';
+	return n;
+}
+
+/*
+ * A part without a quote ends a row at every line break (a quoted field is the
+ * only thing that holds one), so it can be cut after any line feed. Its lines
+ * are numbered as next_segment does: LF, CRLF and a lone CR each end one.
+ */
+int64_t scli_collector_csv_part_lines(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len, *cr;
+	uint64_t lines;
+
+	if (memchr(data, '"', len))
+		return -1;
+	lines = count_line_feeds(data, len);
+	while ((cr = memchr(p, '\r', (size_t)(end - p)))) {
+		if (cr + 1 == end || cr[1] != '\n')
+			lines++;
+		p = cr + 1;
+	}
+	return (int64_t)lines;
+}
+
+static const scli_collector_ops csv_ops;
+
+int scli_collector_csv_open_part(scli_collector **out, scli_source *src, const scli_collector *head,
+				 uint64_t first_line)
+{
+	const csv_collector *h = (const csv_collector *)head;
+	csv_collector *c;
+	int error;
+
+	assert(out && src && head && head->ops == &csv_ops);
+	*out = NULL;
+	if (h->header == HEADER_UNKNOWN)
+		return scli_error_set(SCLI_EINVALID, "the CSV collector has not read a row yet");
+	if ((error = scli_collector_csv_new(out, src)) < 0)
+		return error;
+	c = (csv_collector *)*out;
+	c->header = h->header;
+	c->ncols = h->ncols;
+	memcpy(c->col, h->col, sizeof(c->col));
+	c->line = first_line;
+	c->in.started = true; /* a byte order mark is skipped at the input's start only */
+	return 0;
 }
 
 static const scli_collector_ops csv_ops = {
